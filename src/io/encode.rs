@@ -1,0 +1,141 @@
+//! Encoding augmented RGBA8 images to JPEG or PNG bytes.
+
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::{ExtendedColorType, ImageEncoder, ImageFormat};
+use serde::{Deserialize, Serialize};
+
+/// The output file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    /// JPEG for JPEG inputs, PNG for every other input (lossless, keeps alpha).
+    #[default]
+    Same,
+    /// JPEG; alpha is composited on [`JPEG_BACKGROUND`].
+    Jpg,
+    /// PNG; RGBA when the input has alpha, RGB otherwise.
+    Png,
+}
+
+/// The colour that transparent pixels are composited on for JPEG output.
+pub const JPEG_BACKGROUND: [u8; 3] = [255, 255, 255];
+
+/// A concrete encoding: the format after resolving [`OutputFormat::Same`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// JPEG at a quality of 1-100.
+    Jpeg {
+        /// The quality, 1-100.
+        quality: u8,
+    },
+    /// PNG, with or without the alpha channel.
+    Png {
+        /// Whether the alpha channel is written.
+        alpha: bool,
+    },
+}
+
+impl Encoding {
+    /// Resolves the encoding for one input.
+    pub fn resolve(format: OutputFormat, input_format: ImageFormat, has_alpha: bool, quality: u8) -> Self {
+        match format {
+            OutputFormat::Jpg => Encoding::Jpeg { quality },
+            OutputFormat::Png => Encoding::Png { alpha: has_alpha },
+            OutputFormat::Same if input_format == ImageFormat::Jpeg => Encoding::Jpeg { quality },
+            OutputFormat::Same => Encoding::Png { alpha: has_alpha },
+        }
+    }
+
+    /// The file extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Encoding::Jpeg { .. } => "jpg",
+            Encoding::Png { .. } => "png",
+        }
+    }
+}
+
+/// Why an image could not be encoded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// The JPEG encoder failed.
+    #[error("JPEG encoding failed: {0}")]
+    Jpeg(#[from] jpeg_encoder::EncodingError),
+    /// The PNG encoder failed.
+    #[error("PNG encoding failed: {0}")]
+    Png(#[from] image::ImageError),
+    /// The image is too large for the format.
+    #[error("{width}x{height} is too large for JPEG (65535 pixels per side at most)")]
+    TooLarge {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+    },
+}
+
+/// Encodes an RGBA8 image into `out` (cleared first).
+pub fn encode(rgba: &[u8], width: u32, height: u32, encoding: Encoding, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    out.clear();
+    match encoding {
+        Encoding::Jpeg { quality } => {
+            let (Ok(w16), Ok(h16)) = (u16::try_from(width), u16::try_from(height)) else {
+                return Err(EncodeError::TooLarge { width, height });
+            };
+            let rgb = composite_rgb(rgba, JPEG_BACKGROUND);
+            let encoder = jpeg_encoder::Encoder::new(&mut *out, quality.clamp(1, 100));
+            encoder.encode(&rgb, w16, h16, jpeg_encoder::ColorType::Rgb)?;
+        }
+        Encoding::Png { alpha } => {
+            let encoder = PngEncoder::new_with_quality(&mut *out, CompressionType::Fast, FilterType::Adaptive);
+            if alpha {
+                encoder.write_image(rgba, width, height, ExtendedColorType::Rgba8)?;
+            } else {
+                let rgb = composite_rgb(rgba, [0, 0, 0]);
+                encoder.write_image(&rgb, width, height, ExtendedColorType::Rgb8)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Drops the alpha channel, compositing each pixel on `background`.
+///
+/// Opaque pixels are copied unchanged; the blend is `(c * a + bg * (255 - a) + 127) / 255`.
+pub fn composite_rgb(rgba: &[u8], background: [u8; 3]) -> Vec<u8> {
+    let mut rgb = Vec::with_capacity(rgba.len() / 4 * 3);
+    for px in rgba.chunks_exact(4) {
+        let a = u32::from(px[3]);
+        if a == 255 {
+            rgb.extend_from_slice(&px[..3]);
+        } else {
+            for c in 0..3 {
+                let v = (u32::from(px[c]) * a + u32::from(background[c]) * (255 - a) + 127) / 255;
+                rgb.push(v as u8);
+            }
+        }
+    }
+    rgb
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transparent_pixels_composite_on_background() {
+        let rgb = composite_rgb(&[10, 20, 30, 255, 0, 0, 0, 0, 200, 0, 0, 128], JPEG_BACKGROUND);
+        assert_eq!(&rgb[..6], &[10, 20, 30, 255, 255, 255]);
+        assert_eq!(rgb[6], 227);
+    }
+
+    #[test]
+    fn jpeg_output_decodes_to_same_size() {
+        let rgba: Vec<u8> = (0..32 * 24 * 4).map(|i| (i % 251) as u8).collect();
+        let mut out = Vec::new();
+        encode(&rgba, 32, 24, Encoding::Jpeg { quality: 90 }, &mut out).unwrap();
+        let decoded = image::load_from_memory(&out).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (32, 24));
+    }
+}
