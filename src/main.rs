@@ -168,6 +168,7 @@ fn init_logging(bars: &MultiProgress) {
 
 /// Shows progress and prints skipped inputs as they happen.
 struct Progress {
+    bars: MultiProgress,
     bar: ProgressBar,
 }
 
@@ -181,7 +182,8 @@ impl Observer for Progress {
     }
 
     fn skipped(&self, input: &Path, reason: &str, outputs: u64) {
-        self.bar.println(format!("skipped {}: {reason}", input.display()));
+        // Printed through the bars, so the line shows even when they are hidden.
+        self.bars.suspend(|| eprintln!("skipped {}: {reason}", input.display()));
         if outputs > 0 {
             let length = self.bar.length().unwrap_or(0);
             self.bar.set_length(length.saturating_sub(outputs));
@@ -291,7 +293,7 @@ fn augment(args: AugmentArgs) -> Result<ExitCode> {
         ProgressStyle::with_template("{bar:40} {pos}/{len} outputs  {per_sec}  ETA {eta}")
             .expect("the progress template is valid"),
     );
-    let progress = Progress { bar };
+    let progress = Progress { bars: bars.clone(), bar };
     let summary = engine::run(&options, &progress)?;
     progress.bar.finish_and_clear();
 

@@ -115,8 +115,13 @@ pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage,
     decoder.set_limits(decoder_limits).map_err(DecodeError::Decode)?;
 
     let mut orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    if orientation == Orientation::NoTransforms && format == ImageFormat::Png {
-        orientation = png_text_orientation(bytes).unwrap_or(Orientation::NoTransforms);
+    if orientation == Orientation::NoTransforms {
+        let found = match format {
+            ImageFormat::Png => png_text_orientation(bytes),
+            ImageFormat::WebP => webp_exif_orientation(bytes),
+            _ => None,
+        };
+        orientation = found.unwrap_or(Orientation::NoTransforms);
     }
     let has_alpha = decoder.color_type().has_alpha();
 
@@ -144,6 +149,27 @@ fn check_size(width: u32, height: u32, limits: &DecodeLimits) -> Result<(), Deco
         });
     }
     Ok(())
+}
+
+/// Reads the EXIF orientation from the `EXIF` chunk of a WebP (RIFF) file,
+/// which the `image` crate's WebP decoder does not report.
+fn webp_exif_orientation(bytes: &[u8]) -> Option<Orientation> {
+    if bytes.len() < 12 || &bytes[..4] != b"RIFF" || &bytes[8..12] != b"WEBP" {
+        return None;
+    }
+    let mut pos = 12;
+    while pos + 8 <= bytes.len() {
+        let kind = &bytes[pos..pos + 4];
+        let length = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().ok()?) as usize;
+        let data = bytes.get(pos + 8..pos + 8 + length)?;
+        if kind == b"EXIF" {
+            let tiff = data.strip_prefix(b"Exif\0\0").unwrap_or(data);
+            return Orientation::from_exif_chunk(tiff);
+        }
+        // Chunks are padded to an even length.
+        pos += 8 + length + (length & 1);
+    }
+    None
 }
 
 /// Reads the EXIF orientation from a PNG `tEXt` chunk with the keyword
