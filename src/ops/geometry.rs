@@ -93,10 +93,19 @@ pub fn border_index(i: i32, n: i32, mode: BorderMode) -> Option<i32> {
     if (0..n).contains(&i) {
         return Some(i);
     }
+    // The first reflection or wrap is handled without a division, because
+    // it is by far the most common case (rotations reach at most one image
+    // size beyond the edge); farther indices use the period.
     match mode {
         BorderMode::Constant => None,
         BorderMode::Replicate => Some(i.clamp(0, n - 1)),
         BorderMode::Reflect => {
+            if (-n..0).contains(&i) {
+                return Some(-i - 1);
+            }
+            if (n..2 * n).contains(&i) {
+                return Some(2 * n - 1 - i);
+            }
             let m = i.rem_euclid(2 * n);
             Some(if m >= n { 2 * n - 1 - m } else { m })
         }
@@ -104,11 +113,25 @@ pub fn border_index(i: i32, n: i32, mode: BorderMode) -> Option<i32> {
             if n == 1 {
                 return Some(0);
             }
+            if (1 - n..0).contains(&i) {
+                return Some(-i);
+            }
+            if (n..2 * n - 1).contains(&i) {
+                return Some(2 * n - 2 - i);
+            }
             let period = 2 * n - 2;
             let m = i.rem_euclid(period);
             Some(if m >= n { period - m } else { m })
         }
-        BorderMode::Wrap => Some(i.rem_euclid(n)),
+        BorderMode::Wrap => {
+            if (-n..0).contains(&i) {
+                return Some(i + n);
+            }
+            if (n..2 * n).contains(&i) {
+                return Some(i - n);
+            }
+            Some(i.rem_euclid(n))
+        }
     }
 }
 
@@ -322,6 +345,27 @@ mod tests {
             assert_eq!(border_index(-1_000_000, 1, mode), Some(0));
             let far = border_index(2_000_000, 7, mode).unwrap();
             assert!((0..7).contains(&far));
+        }
+    }
+
+    #[test]
+    fn border_shortcuts_match_period_formulas() {
+        for n in [1, 2, 3, 7] {
+            for i in -40..40 {
+                let reflect = {
+                    let m = i32::rem_euclid(i, 2 * n);
+                    if m >= n { 2 * n - 1 - m } else { m }
+                };
+                assert_eq!(border_index(i, n, BorderMode::Reflect), Some(reflect), "reflect {i} {n}");
+                let reflect101 = if n == 1 {
+                    0
+                } else {
+                    let m = i32::rem_euclid(i, 2 * n - 2);
+                    if m >= n { 2 * n - 2 - m } else { m }
+                };
+                assert_eq!(border_index(i, n, BorderMode::Reflect101), Some(reflect101), "reflect101 {i} {n}");
+                assert_eq!(border_index(i, n, BorderMode::Wrap), Some(i32::rem_euclid(i, n)), "wrap {i} {n}");
+            }
         }
     }
 
