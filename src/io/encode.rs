@@ -83,9 +83,17 @@ pub fn encode(rgba: &[u8], width: u32, height: u32, encoding: Encoding, out: &mu
             let (Ok(w16), Ok(h16)) = (u16::try_from(width), u16::try_from(height)) else {
                 return Err(EncodeError::TooLarge { width, height });
             };
-            let rgb = composite_rgb(rgba, JPEG_BACKGROUND);
-            let encoder = jpeg_encoder::Encoder::new(&mut *out, quality.clamp(1, 100));
-            encoder.encode(&rgb, w16, h16, jpeg_encoder::ColorType::Rgb)?;
+            let mut encoder = jpeg_encoder::Encoder::new(&mut *out, quality.clamp(1, 100));
+            // 4:2:0 chroma subsampling at every quality, the default of
+            // libjpeg, OpenCV and Pillow; jpeg-encoder would switch to 4:4:4
+            // at quality 90 and above, which doubles the entropy-coding work.
+            encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+            if rgba.chunks_exact(4).all(|px| px[3] == 255) {
+                encoder.encode(rgba, w16, h16, jpeg_encoder::ColorType::Rgba)?;
+            } else {
+                let rgb = composite_rgb(rgba, JPEG_BACKGROUND);
+                encoder.encode(&rgb, w16, h16, jpeg_encoder::ColorType::Rgb)?;
+            }
         }
         Encoding::Png { alpha } => {
             let encoder = PngEncoder::new_with_quality(&mut *out, CompressionType::Fast, FilterType::Adaptive);

@@ -1,8 +1,7 @@
 //! Writing outputs: atomic file writes and the manifest.
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, BufRead, BufWriter, Write};
+use std::io::{self, BufRead, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 /// The manifest file in the output root: one JSON object per output.
@@ -62,32 +61,63 @@ impl ManifestWriter {
     /// Merges the partial manifest with any earlier manifest, one line per
     /// output (the newest wins), sorted by output path, and writes
     /// [`MANIFEST_NAME`] atomically.
+    ///
+    /// Only the output path and the position of each line are held in
+    /// memory, about 50 bytes per output, and the lines are copied from the
+    /// files through a buffered writer.
     pub fn finish(mut self) -> io::Result<usize> {
         self.partial.flush()?;
         drop(self.partial);
-        let mut lines: BTreeMap<String, String> = BTreeMap::new();
-        for name in [MANIFEST_NAME, PARTIAL_MANIFEST_NAME] {
-            let path = self.root.join(name);
-            let Ok(file) = fs::File::open(&path) else {
+
+        // (output path, source file, byte offset, length); sources are in
+        // age order, so after a stable sort the last entry of a key wins.
+        let sources = [self.root.join(MANIFEST_NAME), self.root.join(PARTIAL_MANIFEST_NAME)];
+        let mut entries: Vec<(String, usize, u64, usize)> = Vec::new();
+        for (source, path) in sources.iter().enumerate() {
+            let Ok(file) = fs::File::open(path) else {
                 continue;
             };
-            for line in io::BufReader::new(file).lines() {
+            let mut offset = 0u64;
+            for line in io::BufReader::new(file).split(b'\n') {
                 let line = line?;
-                let key = serde_json::from_str::<serde_json::Value>(&line)
+                let key = serde_json::from_slice::<serde_json::Value>(&line)
                     .ok()
                     .and_then(|v| v.get("output").and_then(|o| o.as_str()).map(str::to_owned));
                 if let Some(key) = key {
-                    lines.insert(key, line);
+                    entries.push((key, source, offset, line.len()));
                 }
+                offset += line.len() as u64 + 1;
             }
         }
-        let mut text = String::new();
-        for line in lines.values() {
-            text.push_str(line);
-            text.push('\n');
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut unique: Vec<&(String, usize, u64, usize)> = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            match unique.last_mut() {
+                Some(last) if last.0 == entry.0 => *last = entry,
+                _ => unique.push(entry),
+            }
         }
-        write_atomic(&self.root.join(MANIFEST_NAME), text.as_bytes())?;
+
+        let mut readers = Vec::new();
+        for path in &sources {
+            readers.push(fs::File::open(path).ok());
+        }
+        let final_path = self.root.join(MANIFEST_NAME);
+        let temporary = self.root.join(format!(".{MANIFEST_NAME}.{}.tmp", std::process::id()));
+        let mut out = BufWriter::new(fs::File::create(&temporary)?);
+        let mut line = Vec::new();
+        for (_, source, offset, length) in &unique {
+            let file = readers[*source].as_mut().expect("a source with entries was opened");
+            file.seek(io::SeekFrom::Start(*offset))?;
+            line.resize(*length, 0);
+            file.read_exact(&mut line)?;
+            out.write_all(&line)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+        drop(out);
+        fs::rename(&temporary, &final_path)?;
         fs::remove_file(self.root.join(PARTIAL_MANIFEST_NAME))?;
-        Ok(lines.len())
+        Ok(unique.len())
     }
 }
