@@ -191,18 +191,29 @@ impl Observer for Progress {
     }
 }
 
-fn choose_backend(choice: BackendArg) -> Result<Backend> {
+/// Opens the backend and returns it with the one line that says which it is
+/// and why.
+fn choose_backend(choice: BackendArg) -> Result<(Backend, String)> {
     match choice {
-        BackendArg::Cpu => Ok(Backend::Cpu),
+        BackendArg::Cpu => Ok((Backend::Cpu, "cpu".into())),
         BackendArg::Gpu => {
             let gpu = augmenta::gpu::GpuContext::new(true).context("--backend gpu")?;
-            Ok(Backend::Gpu(std::sync::Arc::new(gpu)))
+            let backend = Backend::Gpu(std::sync::Arc::new(gpu));
+            let line = backend.describe();
+            Ok((backend, line))
         }
         BackendArg::Auto => match augmenta::gpu::GpuContext::new(false) {
-            Ok(gpu) => Ok(Backend::Gpu(std::sync::Arc::new(gpu))),
+            Ok(gpu) => {
+                let backend = Backend::Gpu(std::sync::Arc::new(gpu));
+                let line = backend.describe();
+                Ok((backend, line))
+            }
             Err(error) => {
                 log::info!("no hardware GPU: {error}");
-                Ok(Backend::Cpu)
+                Ok((
+                    Backend::Cpu,
+                    "cpu (no hardware GPU adapter found; --backend gpu also uses software adapters)".into(),
+                ))
             }
         },
     }
@@ -257,12 +268,12 @@ fn augment(args: AugmentArgs) -> Result<ExitCode> {
         .max(1);
     rayon::ThreadPoolBuilder::new().num_threads(jobs).build_global().ok();
 
-    let backend = choose_backend(args.backend)?;
-    let backend_line = match &backend {
+    let (backend, backend_line) = choose_backend(args.backend)?;
+    eprintln!("backend: {backend_line}");
+    let backend_label = match &backend {
         Backend::Cpu => format!("cpu ({jobs} threads)"),
         other => other.describe(),
     };
-    eprintln!("backend: {backend_line}");
 
     let options = RunOptions {
         input: args.input,
@@ -297,7 +308,7 @@ fn augment(args: AugmentArgs) -> Result<ExitCode> {
     let summary = engine::run(&options, &progress)?;
     progress.bar.finish_and_clear();
 
-    print_summary(&summary, &options.output, &backend_line);
+    print_summary(&summary, &options.output, &backend_label);
     if summary.inputs_read == 0 {
         eprintln!("error: no input image could be read from {}", options.input.display());
         return Ok(ExitCode::from(EXIT_NOTHING_READ));
@@ -333,6 +344,12 @@ fn print_devices() -> Result<()> {
 }
 
 fn main() -> ExitCode {
+    // Mesa's device-select Vulkan layer prints "XDG_RUNTIME_DIR is invalid"
+    // when probing adapters on a machine without a desktop session; it only
+    // reorders adapters, so it is switched off unless the user set it.
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Augment(args) => augment(args),
