@@ -1,12 +1,14 @@
-//! Throughput of each operation alone and of the fused peer pipeline, in
-//! memory, at 256x256, 512x512 and 1024x1024, on the CPU with one thread
-//! and with every thread, and on the GPU when an adapter exists.
+//! Throughput of each operation alone and of the fused peer and default
+//! pipelines, in memory, at 256x256, 512x512 and 1024x1024, on the CPU with
+//! one thread and with every thread, and on a hardware GPU when there is one.
 //!
-//! `cargo bench --bench ops`; filter with e.g. `-- fused/cpu-1`.
+//! `cargo bench --bench ops`; filter with e.g. `-- fused-peer/cpu-1`.
 
 use augmenta::cpu::{execute, execute_par};
 use augmenta::ops::geometry::BorderMode;
-use augmenta::ops::{ColorJitter, GaussianNoise, HorizontalFlip, OpSpec, Range, Rotate};
+use augmenta::ops::{
+    Affine, ColorJitter, GaussianNoise, Grayscale, HorizontalFlip, OpSpec, Range, Rotate, Rotate90, VerticalFlip,
+};
 use augmenta::{Pipeline, PlanParams, SourceInfo};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
@@ -14,7 +16,7 @@ use std::path::Path;
 
 const SIZES: [u32; 3] = [256, 512, 1024];
 
-/// A photo-like test image: smooth gradients and a few hard edges.
+/// Builds a photo-like test image: smooth gradients and a few hard edges.
 fn test_image(size: u32) -> Vec<u8> {
     let mut pixels = Vec::with_capacity((size * size * 4) as usize);
     for y in 0..size {
@@ -38,6 +40,20 @@ fn peer_pipeline() -> Pipeline {
 fn single_ops() -> Vec<(&'static str, OpSpec)> {
     vec![
         ("horizontal_flip", OpSpec::HorizontalFlip(HorizontalFlip { p: 1.0 })),
+        ("vertical_flip", OpSpec::VerticalFlip(VerticalFlip { p: 1.0 })),
+        ("rotate90", OpSpec::Rotate90(Rotate90 { turns: vec![1], p: 1.0 })),
+        (
+            "affine",
+            OpSpec::Affine(Affine {
+                scale: Range::Pair(1.1, 1.1),
+                translate: Range::Pair(0.05, 0.05),
+                rotate: Range::Pair(10.0, 10.0),
+                shear: Range::Pair(5.0, 5.0),
+                p: 1.0,
+                ..Affine::default()
+            }),
+        ),
+        ("grayscale", OpSpec::Grayscale(Grayscale { p: 1.0 })),
         (
             "rotate",
             OpSpec::Rotate(Rotate {
@@ -83,14 +99,22 @@ fn bench_single_ops(c: &mut Criterion) {
             group.bench_function(BenchmarkId::new("cpu-1", format!("{size}x{size}")), |b| {
                 b.iter(|| execute(black_box(&pixels), &plan, &mut out).unwrap())
             });
+            group.bench_function(BenchmarkId::new("cpu-all", format!("{size}x{size}")), |b| {
+                b.iter(|| execute_par(black_box(&pixels), &plan, &mut out).unwrap())
+            });
         }
         group.finish();
     }
 }
 
 fn bench_fused(c: &mut Criterion) {
-    let pipeline = peer_pipeline();
-    let mut group = c.benchmark_group("fused");
+    for (name, pipeline) in [("fused-peer", peer_pipeline()), ("fused-default", Pipeline::default())] {
+        bench_pipeline(c, name, &pipeline);
+    }
+}
+
+fn bench_pipeline(c: &mut Criterion, name: &str, pipeline: &Pipeline) {
+    let mut group = c.benchmark_group(name);
     for size in SIZES {
         let pixels = test_image(size);
         let info = SourceInfo::measure(size, size, &pixels);
@@ -117,8 +141,12 @@ fn bench_fused(c: &mut Criterion) {
     group.finish();
 }
 
+/// GPU against CPU on batches of 64 images. Software adapters (lavapipe)
+/// are a correctness path, not a speed claim, so they are used only when
+/// `AUGMENTA_BENCH_SOFTWARE_GPU=1`.
 fn bench_gpu(c: &mut Criterion) {
-    let gpu = match augmenta::gpu::GpuContext::new(true) {
+    let allow_software = std::env::var_os("AUGMENTA_BENCH_SOFTWARE_GPU").is_some_and(|v| v == "1");
+    let gpu = match augmenta::gpu::GpuContext::new(allow_software) {
         Ok(gpu) => gpu,
         Err(error) => {
             eprintln!("skipping GPU benches: {error}");
@@ -126,7 +154,7 @@ fn bench_gpu(c: &mut Criterion) {
         }
     };
     let pipeline = peer_pipeline();
-    let mut group = c.benchmark_group("fused-batch64");
+    let mut group = c.benchmark_group("fused-peer-batch64");
     group.sample_size(10);
     for size in SIZES {
         let pixels = test_image(size);
