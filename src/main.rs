@@ -97,7 +97,7 @@ struct AugmentArgs {
     #[arg(short, long)]
     jobs: Option<usize>,
 
-    /// Where pixels are computed; cpu and gpu give identical bytes.
+    /// Backend that computes the pixels; cpu and gpu give identical bytes.
     #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     backend: BackendArg,
 
@@ -191,8 +191,8 @@ impl Observer for Progress {
     }
 }
 
-/// Opens the backend and returns it with the one line that says which it is
-/// and why.
+/// Opens the backend and returns it with a one-line description that names
+/// it and the reason for the choice.
 fn choose_backend(choice: BackendArg) -> Result<(Backend, String)> {
     match choice {
         BackendArg::Cpu => Ok((Backend::Cpu, "cpu".into())),
@@ -345,7 +345,7 @@ fn print_devices() -> Result<()> {
 
 fn main() -> ExitCode {
     // Mesa's device-select Vulkan layer prints "XDG_RUNTIME_DIR is invalid"
-    // when probing adapters on a machine without a desktop session; it only
+    // when adapters are probed without a desktop session. The layer only
     // reorders adapters, so it is switched off unless the user set it.
     if std::env::var_os("NODEVICE_SELECT").is_none() {
         std::env::set_var("NODEVICE_SELECT", "1");
