@@ -1,10 +1,10 @@
 //! JPEG and PNG codecs on a 512x512 photo-like image, to choose the
 //! encoder and decoder of the streaming writer.
 //!
-//! `cargo bench --bench codecs`. Encoders: `jpeg-encoder` (what augmenta
-//! uses, 4:2:0 as configured in `io::encode`) against the `image` crate's
-//! own JPEG encoder; decoders: the `image` crate (zune-jpeg) against
-//! `jpeg-decoder`, its previous JPEG backend.
+//! `cargo bench --bench codecs`. The encoders are `jpeg-encoder` (which
+//! augmenta uses, with 4:2:0 as `io::encode` sets it) and the `image`
+//! crate's own JPEG encoder. The decoders are the `image` crate (zune-jpeg)
+//! and `jpeg-decoder`, its previous JPEG backend.
 
 use augmenta::io::encode::{encode, Encoding};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -14,8 +14,8 @@ use std::hint::black_box;
 
 const SIZE: u32 = 512;
 
-/// A photo-like RGBA image with some fine texture, so the entropy coder
-/// has real work to do.
+/// Builds a photo-like RGBA image with some fine texture, so that the
+/// entropy coder has real work to do.
 fn test_image() -> Vec<u8> {
     let mut pixels = Vec::with_capacity((SIZE * SIZE * 4) as usize);
     let mut state = 0x1234_5678u32;

@@ -5,7 +5,7 @@
 //! `cargo run --release --example embed -- samples 3`
 //!
 //! The batch of epoch `e` is copy `e` of every image, so epoch 2 of a rerun
-//! (or of a run on the other backend) sees exactly the same pixels.
+//! (or of a run on the other backend) gets exactly the same pixels.
 
 use augmenta::io::decode::{decode_file, DecodeLimits};
 use augmenta::io::discover::discover;

@@ -4,9 +4,11 @@
 #
 #   scripts/bench_e2e.sh [COPIES] [WORKERS]      (defaults: 20 copies, 2 workers)
 #
-# Needs the peer's Python environment (PEER_PYTHON, default
-# /tmp/peer-venv/bin/python; set it up as ../shared/bench/README.md says) and
-# makes the peer's input folder (INPUT, default /tmp/peer-input) if missing.
+# Needs the peer's Python environment in PEER_PYTHON (default
+# /tmp/peer-venv/bin/python), made once with
+#   python3 -m venv /tmp/peer-venv
+#   /tmp/peer-venv/bin/pip install 'albumentations==2.0.8' opencv-python-headless pillow
+# The peer's input folder (INPUT, default /tmp/peer-input) is made if missing.
 # Both tools run the same pipeline: benches/peer_pipeline.toml mirrors
 # peer_augment.py's. Prints images/s for each and the ratio.
 set -euo pipefail

@@ -3,7 +3,7 @@
 //!
 //! Comparisons against a reference picture allow a mean absolute
 //! difference of a few levels, because the files are separately encoded
-//! JPEGs of the same picture; exact checks are used where the pixels are
+//! JPEGs of the same picture. Exact checks are used where the pixels are
 //! the same bytes.
 
 mod common;
@@ -58,7 +58,7 @@ fn exif_orientation_in_webp_is_applied() {
 
 #[test]
 fn exif_orientation_in_png_text_chunk_is_applied() {
-    // The tag says "rotate 180 degrees".
+    // The tag asks for a rotation by 180 degrees.
     let decoded = decode("exif-orientation/exif_imagemagick_orientation.png");
     let raw = image::open(file("exif-orientation/exif_imagemagick_orientation.png")).unwrap().into_rgba8();
     assert!(decoded == image::imageops::rotate180(&raw));

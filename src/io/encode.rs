@@ -84,8 +84,8 @@ pub fn encode(rgba: &[u8], width: u32, height: u32, encoding: Encoding, out: &mu
                 return Err(EncodeError::TooLarge { width, height });
             };
             let mut encoder = jpeg_encoder::Encoder::new(&mut *out, quality.clamp(1, 100));
-            // 4:2:0 chroma subsampling at every quality, the default of
-            // libjpeg, OpenCV and Pillow; jpeg-encoder would switch to 4:4:4
+            // 4:2:0 chroma subsampling at every quality is the default of
+            // libjpeg, OpenCV and Pillow. jpeg-encoder would switch to 4:4:4
             // at quality 90 and above, which doubles the entropy-coding work.
             encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
             if rgba.chunks_exact(4).all(|px| px[3] == 255) {

@@ -94,8 +94,8 @@ pub fn border_index(i: i32, n: i32, mode: BorderMode) -> Option<i32> {
         return Some(i);
     }
     // The first reflection or wrap is handled without a division, because
-    // it is by far the most common case (rotations reach at most one image
-    // size beyond the edge); farther indices use the period.
+    // it is by far the most common case: rotations reach at most one image
+    // size beyond the edge. Farther indices use the period.
     match mode {
         BorderMode::Constant => None,
         BorderMode::Replicate => Some(i.clamp(0, n - 1)),
