@@ -257,3 +257,51 @@ fn readme_example_pipeline_is_valid() {
     let end = start + readme[start..].find("```").unwrap();
     augmenta::Pipeline::from_toml_str(&readme[start..end], Path::new("README.md")).unwrap();
 }
+
+/// True when a GPU adapter can be opened; without one the caller skips,
+/// unless `AUGMENTA_REQUIRE_GPU=1`, which turns a missing adapter into a failure.
+fn gpu_available() -> bool {
+    match augmenta::gpu::GpuContext::new(true) {
+        Ok(_) => true,
+        Err(error) => {
+            assert!(
+                std::env::var_os("AUGMENTA_REQUIRE_GPU").is_none_or(|v| v != "1"),
+                "AUGMENTA_REQUIRE_GPU=1 but no GPU adapter: {error}"
+            );
+            println!("skipped: no GPU adapter ({error})");
+            false
+        }
+    }
+}
+
+#[test]
+fn gpu_and_cpu_runs_write_identical_trees() {
+    if !gpu_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    small_photo_set(&input);
+    std::fs::create_dir_all(input.join("samples")).unwrap();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/mugs");
+    for entry in std::fs::read_dir(samples).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), input.join("samples").join(entry.file_name())).unwrap();
+    }
+    let pipeline = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peer_pipeline.toml");
+    let common = ["--copies", "3", "--seed", "11", "-p", pipeline.to_str().unwrap()];
+
+    let (code, _, stderr) = run_augment(&input, &dir.path().join("gpu"), &[&common[..], &["--backend", "gpu"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("backend: gpu"), "{stderr}");
+    let (code, _, stderr) = run_augment(&input, &dir.path().join("cpu"), &[&common[..], &["--backend", "cpu"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+
+    let gpu = tree(&dir.path().join("gpu"));
+    let cpu = tree(&dir.path().join("cpu"));
+    assert_eq!(gpu.len(), (5 + 5) * 3 + 1);
+    assert_eq!(gpu.keys().collect::<Vec<_>>(), cpu.keys().collect::<Vec<_>>());
+    for (name, bytes) in &cpu {
+        assert!(gpu[name] == *bytes, "{name} differs between --backend gpu and --backend cpu");
+    }
+}

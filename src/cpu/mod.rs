@@ -36,11 +36,13 @@ pub struct BufferSizeError {
 }
 
 fn check_sizes(src: &[u8], plan: &PlanParams, dst: &[u8]) -> Result<(), BufferSizeError> {
-    let src_len = plan.src_w as usize * plan.src_h as usize * 4;
-    if src.len() != src_len {
+    let src_len = (plan.src_w as usize).saturating_mul(plan.src_h as usize).saturating_mul(4);
+    // An empty source has nothing to sample, so it can only make an empty output.
+    let src_needed = if src_len == 0 && plan.output_len() > 0 { 4 } else { src_len };
+    if src.len() != src_len || src_needed != src_len {
         return Err(BufferSizeError {
             what: "source",
-            expected: src_len,
+            expected: src_needed,
             got: src.len(),
             width: plan.src_w,
             height: plan.src_h,
@@ -63,6 +65,9 @@ fn check_sizes(src: &[u8], plan: &PlanParams, dst: &[u8]) -> Result<(), BufferSi
 /// This is the definition of a plan's output; it is slow and meant for tests.
 pub fn execute_reference(src: &[u8], plan: &PlanParams, dst: &mut [u8]) -> Result<(), BufferSizeError> {
     check_sizes(src, plan, dst)?;
+    if dst.is_empty() {
+        return Ok(());
+    }
     warp_reference(
         src,
         plan.src_w,
@@ -92,6 +97,9 @@ pub fn execute_reference(src: &[u8], plan: &PlanParams, dst: &mut [u8]) -> Resul
 /// Runs a plan with the fused executor on the calling thread.
 pub fn execute(src: &[u8], plan: &PlanParams, dst: &mut [u8]) -> Result<(), BufferSizeError> {
     check_sizes(src, plan, dst)?;
+    if dst.is_empty() {
+        return Ok(());
+    }
     let tables = ColumnTables::new(plan);
     let row_len = plan.dst_w as usize * 4;
     for (y, row) in dst.chunks_exact_mut(row_len).enumerate() {
@@ -103,6 +111,9 @@ pub fn execute(src: &[u8], plan: &PlanParams, dst: &mut [u8]) -> Result<(), Buff
 /// Runs a plan with the fused executor, rows split over the rayon pool.
 pub fn execute_par(src: &[u8], plan: &PlanParams, dst: &mut [u8]) -> Result<(), BufferSizeError> {
     check_sizes(src, plan, dst)?;
+    if dst.is_empty() {
+        return Ok(());
+    }
     let tables = ColumnTables::new(plan);
     let row_len = plan.dst_w as usize * 4;
     dst.par_chunks_mut(row_len * ROWS_PER_TASK)
@@ -418,6 +429,19 @@ mod tests {
     use crate::ops::{ColorJitter, GaussianNoise, OpSpec, Range, Rotate};
     use crate::pipeline::plan::SourceInfo;
     use crate::pipeline::Pipeline;
+
+    #[test]
+    fn empty_plans_are_rejected_or_empty() {
+        let mut plan = PlanParams::identity(0, 0);
+        plan.dst_w = 3;
+        plan.dst_h = 2;
+        let mut out = vec![0; 24];
+        assert!(execute(&[], &plan, &mut out).is_err());
+        assert!(execute_reference(&[], &plan, &mut out).is_err());
+        let empty = PlanParams::identity(0, 5);
+        assert!(execute(&[], &empty, &mut []).is_ok());
+        assert!(execute_par(&[], &empty, &mut []).is_ok());
+    }
 
     /// The portable path, which the dispatch skips on AVX2 machines, gives
     /// the reference bytes too.

@@ -85,7 +85,7 @@ impl PlanParams {
 
     /// Number of bytes of the RGBA8 output.
     pub fn output_len(&self) -> usize {
-        self.dst_w as usize * self.dst_h as usize * 4
+        (self.dst_w as usize).saturating_mul(self.dst_h as usize).saturating_mul(4)
     }
 }
 
