@@ -352,7 +352,7 @@ fn next_task(shared: &Shared, batch: usize) -> Task {
 fn worker(shared: &Shared, sender: crossbeam_channel::Sender<Finished>) {
     let options = shared.options;
     let batch = options.backend.batch_len();
-    let mut encoded = Vec::new();
+    let mut scratch = Vec::new();
     loop {
         match next_task(shared, batch) {
             Task::Done => return,
@@ -365,7 +365,7 @@ fn worker(shared: &Shared, sender: crossbeam_channel::Sender<Finished>) {
                 shared.ready.notify_all();
             }
             Task::Augment(units) => {
-                if let Err(reason) = augment_units(shared, &units, &sender, &mut encoded) {
+                if let Err(reason) = augment_units(shared, &units, &sender, &mut scratch) {
                     // A failure inside one image's batch skips that image.
                     let source = &units[0].source;
                     record_skip(shared, &source.input, reason, 0);
@@ -457,7 +457,7 @@ fn augment_units(
     shared: &Shared,
     units: &[Unit],
     sender: &crossbeam_channel::Sender<Finished>,
-    encoded: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
 ) -> Result<(), String> {
     let options = shared.options;
     let mut plans: Vec<AugmentPlan> = Vec::with_capacity(units.len());
@@ -469,42 +469,68 @@ fn augment_units(
             .map_err(|e| e.to_string())?;
         plans.push(plan);
     }
+
+    if let Backend::Cpu = options.backend {
+        // One unit at a time into a buffer the worker keeps, so the CPU
+        // path allocates no pixel memory per output.
+        for (unit, plan) in units.iter().zip(&plans) {
+            scratch.resize(plan.params.output_len(), 0);
+            crate::cpu::execute(unit.source.image.as_raw(), &plan.params, scratch).map_err(|e| e.to_string())?;
+            if !finish_unit(shared, unit, plan, scratch, sender)? {
+                return Ok(());
+            }
+        }
+        return Ok(());
+    }
+
     let items: Vec<(&[u8], &crate::pipeline::plan::PlanParams)> = units
         .iter()
         .zip(&plans)
         .map(|(u, p)| (u.source.image.as_raw().as_slice(), &p.params))
         .collect();
     let outputs = options.backend.execute_batch(&items).map_err(|e| e.to_string())?;
-
     for ((unit, plan), pixels) in units.iter().zip(&plans).zip(outputs) {
-        let source = &unit.source;
-        let params = &plan.params;
-        encode(&pixels, params.dst_w, params.dst_h, source.encoding, encoded).map_err(|e| e.to_string())?;
-        let relative = output_relative(&source.input, unit.copy, options.copies, source.encoding);
-        let class = Path::new(&source.input.relative)
-            .parent()
-            .map(|p| p.to_string_lossy().replace('\\', "/"))
-            .unwrap_or_default();
-        let manifest_line = serde_json::json!({
-            "output": relative,
-            "source": source.input.relative,
-            "class": class,
-            "copy": unit.copy,
-            "seed": options.seed,
-            "width": params.dst_w,
-            "height": params.dst_h,
-            "ops": plan.applied,
-        })
-        .to_string();
-        let finished = Finished {
-            relative,
-            bytes: std::mem::take(encoded),
-            manifest_line,
-        };
-        if sender.send(finished).is_err() {
-            // The writer stopped after a write error; the run is ending.
+        if !finish_unit(shared, unit, plan, &pixels, sender)? {
             return Ok(());
         }
     }
     Ok(())
+}
+
+/// Encodes one output and sends it to the writer; returns false when the
+/// writer has stopped after a write error.
+fn finish_unit(
+    shared: &Shared,
+    unit: &Unit,
+    plan: &AugmentPlan,
+    pixels: &[u8],
+    sender: &crossbeam_channel::Sender<Finished>,
+) -> Result<bool, String> {
+    let options = shared.options;
+    let source = &unit.source;
+    let params = &plan.params;
+    let mut encoded = Vec::new();
+    encode(pixels, params.dst_w, params.dst_h, source.encoding, &mut encoded).map_err(|e| e.to_string())?;
+    let relative = output_relative(&source.input, unit.copy, options.copies, source.encoding);
+    let class = Path::new(&source.input.relative)
+        .parent()
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_default();
+    let manifest_line = serde_json::json!({
+        "output": relative,
+        "source": source.input.relative,
+        "class": class,
+        "copy": unit.copy,
+        "seed": options.seed,
+        "width": params.dst_w,
+        "height": params.dst_h,
+        "ops": plan.applied,
+    })
+    .to_string();
+    let finished = Finished {
+        relative,
+        bytes: encoded,
+        manifest_line,
+    };
+    Ok(sender.send(finished).is_ok())
 }

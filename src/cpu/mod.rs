@@ -252,15 +252,17 @@ fn load_u32(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(bytes[at..at + 4].try_into().expect("four bytes"))
 }
 
-/// Loads up to [`BLOCK`] RGBA pixels as little-endian words; a full block
-/// is one unaligned 64-byte copy.
+/// Loads up to [`BLOCK`] RGBA pixels as little-endian words.
+///
+/// The full-block case is written word by word on a fixed-size array, which
+/// the compiler turns into vector loads; a `memcpy`-style bulk copy would be
+/// a library call here, because the AVX2 row kernel cannot inline it.
 #[inline(always)]
 fn load_block(chunk: &[u8]) -> [u32; BLOCK] {
     let mut words = [0u32; BLOCK];
-    if chunk.len() == BLOCK * 4 {
-        words = bytemuck::pod_read_unaligned(chunk);
-        for word in &mut words {
-            *word = u32::from_le(*word);
+    if let Ok(full) = <&[u8; BLOCK * 4]>::try_from(chunk) {
+        for (i, word) in words.iter_mut().enumerate() {
+            *word = u32::from_le_bytes([full[4 * i], full[4 * i + 1], full[4 * i + 2], full[4 * i + 3]]);
         }
     } else {
         for (word, px) in words.iter_mut().zip(chunk.chunks_exact(4)) {
@@ -273,12 +275,14 @@ fn load_block(chunk: &[u8]) -> [u32; BLOCK] {
 /// Stores the first `chunk.len() / 4` words of a block as RGBA bytes.
 #[inline(always)]
 fn store_block(words: &[u32; BLOCK], chunk: &mut [u8]) {
-    if chunk.len() == BLOCK * 4 {
-        let mut le = *words;
-        for word in &mut le {
-            *word = word.to_le();
+    if let Ok(full) = <&mut [u8; BLOCK * 4]>::try_from(&mut *chunk) {
+        for (i, word) in words.iter().enumerate() {
+            let bytes = word.to_le_bytes();
+            full[4 * i] = bytes[0];
+            full[4 * i + 1] = bytes[1];
+            full[4 * i + 2] = bytes[2];
+            full[4 * i + 3] = bytes[3];
         }
-        chunk.copy_from_slice(bytemuck::bytes_of(&le));
     } else {
         for (word, px) in words.iter().zip(chunk.chunks_exact_mut(4)) {
             px.copy_from_slice(&word.to_le_bytes());
