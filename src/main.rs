@@ -18,11 +18,12 @@ const EXIT_NOTHING_READ: u8 = 4;
 
 const EXIT_STATUS_HELP: &str = "\
 Exit status:
-  0  every input image was written (inputs that were skipped are listed in the
-     summary but do not fail the run unless --strict is given)
-  1  the run could not start or stopped: bad arguments or pipeline file, input
-     missing, output not writable, GPU requested but unavailable
-  2  invalid command line
+  0  the run finished: every readable input was written; unreadable inputs
+     are listed in the summary and fail the run only with --strict
+  1  the run could not start or stopped: invalid pipeline file or --shard or
+     --max-megapixels value, input missing, output not writable, GPU
+     requested but unavailable
+  2  invalid command line (unknown option, missing or out-of-range value)
   3  --strict was given and at least one input was skipped
   4  no input image could be read (none found, or every one was skipped)";
 
