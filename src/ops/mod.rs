@@ -242,3 +242,53 @@ pub const OP_DOCS: &[OpDoc] = &[
         ],
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_op(text: &str) -> OpSpec {
+        #[derive(Deserialize)]
+        struct One {
+            ops: Vec<OpSpec>,
+        }
+        toml::from_str::<One>(text).unwrap_or_else(|e| panic!("{text}\n{e}")).ops.remove(0)
+    }
+
+    /// The defaults `augmenta ops` prints are the ones the parser applies.
+    #[test]
+    fn documented_defaults_match_parser() {
+        for doc in OP_DOCS {
+            let bare = parse_op(&format!("[[ops]]\nop = \"{}\"\n", doc.name));
+            let mut explicit = format!("[[ops]]\nop = \"{}\"\n", doc.name);
+            for param in doc.params {
+                explicit.push_str(&format!("{} = {}\n", param.name, param.default));
+            }
+            let explicit = parse_op(&explicit);
+            assert_eq!(
+                serde_json::to_value(&bare).unwrap(),
+                serde_json::to_value(&explicit).unwrap(),
+                "{}",
+                doc.name
+            );
+            bare.validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn every_op_is_documented() {
+        let names: Vec<&str> = OP_DOCS.iter().map(|d| d.name).collect();
+        for op in [
+            OpSpec::HorizontalFlip(HorizontalFlip::default()),
+            OpSpec::VerticalFlip(VerticalFlip::default()),
+            OpSpec::Rotate90(Rotate90::default()),
+            OpSpec::Rotate(Rotate::default()),
+            OpSpec::Affine(Affine::default()),
+            OpSpec::ColorJitter(ColorJitter::default()),
+            OpSpec::Grayscale(Grayscale::default()),
+            OpSpec::GaussianNoise(GaussianNoise::default()),
+        ] {
+            assert!(names.contains(&op.name()), "{} is missing from OP_DOCS", op.name());
+        }
+    }
+}
