@@ -212,14 +212,15 @@ fn geometry_row(src: &[u8], plan: &PlanParams, tables: &ColumnTables, y: u32, ro
                 (taps[0][i], taps[1][i]) = load_pair(src, at);
                 (taps[2][i], taps[3][i]) = load_pair(src, at + stride);
             } else {
-                let tap = |x: i32, y: i32| match (border_index(x, w, border), border_index(y, h, border)) {
-                    (Some(x), Some(y)) => load_u32(src, y as usize * stride + x as usize * 4),
-                    _ => fill,
-                };
-                taps[0][i] = tap(x0, y0);
-                taps[1][i] = tap(x0 + 1, y0);
-                taps[2][i] = tap(x0, y0 + 1);
-                taps[3][i] = tap(x0 + 1, y0 + 1);
+                // Each of the two columns and rows is mapped once.
+                let columns = [border_index(x0, w, border), border_index(x0 + 1, w, border)];
+                let rows = [border_index(y0, h, border), border_index(y0 + 1, h, border)];
+                for (t, tap) in taps.iter_mut().enumerate() {
+                    tap[i] = match (columns[t & 1], rows[t >> 1]) {
+                        (Some(x), Some(y)) => load_u32(src, y as usize * stride + x as usize * 4),
+                        _ => fill,
+                    };
+                }
             }
         }
 
