@@ -135,6 +135,31 @@ fn bombs_are_rejected_with_claimed_size() {
 }
 
 #[test]
+fn truncated_jpegs_are_rejected_not_padded() {
+    for name in ["truncated-or-corrupt/truncated_jpeg.jpg", "truncated-or-corrupt/ultrahdr.jpg"] {
+        let err = decode_file(&file(name), &DecodeLimits::default()).unwrap_err();
+        assert!(err.to_string().contains("truncated JPEG"), "{name}: {err}");
+    }
+}
+
+#[test]
+fn damaged_header_segment_still_decodes() {
+    // A short APP14 segment in front of good pixels: the fallback decoder reads it.
+    let image = decode("bad-metadata/truncated_app14.jpg");
+    assert_eq!(image.dimensions(), (100, 100));
+    let twin = decode("cmyk/pil_sample_rgb.jpg");
+    assert!(mean_abs_diff(&image, &twin) < 8.0);
+}
+
+#[test]
+fn unsupported_jpeg_variants_name_the_variant() {
+    let arithmetic = decode_file(&file("jpeg-coding/testimgari.jpg"), &DecodeLimits::default()).unwrap_err();
+    assert!(arithmetic.to_string().contains("arithmetic-coded"), "{arithmetic}");
+    let twelve = decode_file(&file("jpeg-coding/monkey12.jpg"), &DecodeLimits::default()).unwrap_err();
+    assert!(twelve.to_string().contains("12 bits"), "{twelve}");
+}
+
+#[test]
 fn empty_and_zero_width_files_are_rejected() {
     let empty = decode_file(&file("odd-names/empty_0_bytes.jpg"), &DecodeLimits::default()).unwrap_err();
     assert!(matches!(empty, DecodeError::Empty), "{empty}");

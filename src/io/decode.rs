@@ -54,8 +54,8 @@ pub enum DecodeError {
         /// Height from the header.
         height: u32,
     },
-    /// The image is larger than the limits allow.
-    #[error("image is {width}x{height} ({megapixels:.1} megapixels), above the limit of {limit_megapixels:.1} megapixels and {max_side} pixels per side; raise --max-megapixels to accept it")]
+    /// The image has more pixels than the limit allows.
+    #[error("image is {width}x{height} ({megapixels:.1} megapixels), above the limit of {limit_megapixels:.1} megapixels; raise --max-megapixels to accept it")]
     TooLarge {
         /// Width from the header.
         width: u32,
@@ -65,8 +65,33 @@ pub enum DecodeError {
         megapixels: f64,
         /// The pixel limit, in millions.
         limit_megapixels: f64,
-        /// The side limit.
+    },
+    /// The image is wider or taller than any image augmenta handles.
+    #[error("image is {width}x{height}, above the largest side augmenta handles ({max_side} pixels)")]
+    SideTooLong {
+        /// Width from the header.
+        width: u32,
+        /// Height from the header.
+        height: u32,
+        /// The side limit, [`MAX_SIDE`].
         max_side: u32,
+    },
+    /// The file ends before the image data does.
+    #[error("truncated {format} file: the image data ends before the end-of-image marker")]
+    Truncated {
+        /// "JPEG" or "PNG".
+        format: &'static str,
+    },
+    /// A valid file in a variant the decoder does not support.
+    #[error("unsupported {0}")]
+    Unsupported(&'static str),
+    /// The header holds a value no valid file has.
+    #[error("corrupt {format} header: {detail}")]
+    CorruptHeader {
+        /// "PNG".
+        format: &'static str,
+        /// What is wrong.
+        detail: String,
     },
     /// The decoder failed (truncated, corrupt or unsupported variant).
     #[error("{0}")]
@@ -88,6 +113,18 @@ pub fn decode_file(path: &Path, limits: &DecodeLimits) -> Result<DecodedImage, D
 /// "Raw profile type exif" text chunk that ImageMagick writes into PNG.
 /// Animated GIF, PNG and WebP files give their first frame.
 pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage, DecodeError> {
+    match decode_with_image(bytes, limits) {
+        Err(DecodeError::Decode(error)) if image::guess_format(bytes).ok() == Some(ImageFormat::Jpeg) => {
+            // zune-jpeg rejects some files with good pixels and a damaged
+            // header segment (a short APP14, for one); jpeg-decoder reads
+            // them. When both fail, the first decoder's reason is kept.
+            decode_jpeg_fallback(bytes, limits).map_err(|_| DecodeError::Decode(error))
+        }
+        other => other,
+    }
+}
+
+fn decode_with_image(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
@@ -95,6 +132,11 @@ pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage,
         .with_guessed_format()
         .map_err(DecodeError::Read)?;
     let format = reader.format().ok_or(DecodeError::UnknownFormat)?;
+    match format {
+        ImageFormat::Jpeg => check_jpeg_structure(bytes)?,
+        ImageFormat::Png => check_png_header(bytes)?,
+        _ => {}
+    }
 
     let mut decoder_limits = Limits::default();
     decoder_limits.max_image_width = Some(MAX_SIDE);
@@ -134,18 +176,123 @@ pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage,
     })
 }
 
+/// Decodes a JPEG with `jpeg-decoder`, under the same size limits.
+fn decode_jpeg_fallback(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage, DecodeError> {
+    let unreadable = || DecodeError::Unsupported("JPEG variant");
+    let mut decoder = jpeg_decoder::Decoder::new(bytes);
+    decoder.read_info().map_err(|_| unreadable())?;
+    let info = decoder.info().ok_or_else(unreadable)?;
+    let (width, height) = (u32::from(info.width), u32::from(info.height));
+    check_size(width, height, limits)?;
+    let pixels = decoder.decode().map_err(|_| unreadable())?;
+    let rgba: Vec<u8> = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => pixels.iter().flat_map(|&v| [v, v, v, 255]).collect(),
+        jpeg_decoder::PixelFormat::L16 => pixels
+            .chunks_exact(2)
+            .flat_map(|v| {
+                let v = v[0];
+                [v, v, v, 255]
+            })
+            .collect(),
+        jpeg_decoder::PixelFormat::RGB24 => pixels.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect(),
+        // NOTE: assumes Adobe's inverted CMYK, the form Photoshop writes;
+        // only files that zune-jpeg rejects take this path.
+        jpeg_decoder::PixelFormat::CMYK32 => pixels
+            .chunks_exact(4)
+            .flat_map(|p| {
+                let k = u16::from(p[3]);
+                let channel = |c: u8| ((u16::from(c) * k + 127) / 255) as u8;
+                [channel(p[0]), channel(p[1]), channel(p[2]), 255]
+            })
+            .collect(),
+    };
+    let mut image = DynamicImage::ImageRgba8(image::RgbaImage::from_raw(width, height, rgba).ok_or_else(unreadable)?);
+    let orientation = decoder
+        .exif_data()
+        .and_then(|exif| Orientation::from_exif_chunk(exif.strip_prefix(b"Exif\0\0").unwrap_or(exif)))
+        .unwrap_or(Orientation::NoTransforms);
+    image.apply_orientation(orientation);
+    Ok(DecodedImage {
+        rgba: image.into_rgba8(),
+        has_alpha: false,
+        format: ImageFormat::Jpeg,
+    })
+}
+
 fn check_size(width: u32, height: u32, limits: &DecodeLimits) -> Result<(), DecodeError> {
     if width == 0 || height == 0 {
         return Err(DecodeError::ZeroSize { width, height });
     }
     let pixels = u64::from(width) * u64::from(height);
-    if pixels > limits.max_pixels || width > MAX_SIDE || height > MAX_SIDE {
+    if pixels > limits.max_pixels {
         return Err(DecodeError::TooLarge {
             width,
             height,
             megapixels: pixels as f64 / 1e6,
             limit_megapixels: limits.max_pixels as f64 / 1e6,
+        });
+    }
+    if width > MAX_SIDE || height > MAX_SIDE {
+        return Err(DecodeError::SideTooLong {
+            width,
+            height,
             max_side: MAX_SIDE,
+        });
+    }
+    Ok(())
+}
+
+/// Rejects JPEG files that the decoder would turn into wrong pixels
+/// without an error: arithmetic-coded ones, which it cannot read, and
+/// truncated ones, which it pads with garbage.
+///
+/// Entropy-coded data escapes every 0xFF byte, so an end-of-image marker
+/// (FF D9) after the last start-of-scan marker (FF DA) means the last scan
+/// is complete; a thumbnail's own markers come before the main image's
+/// scans and do not count.
+fn check_jpeg_structure(bytes: &[u8]) -> Result<(), DecodeError> {
+    // Walk the marker segments of the header up to the first scan.
+    let mut pos = 2;
+    while pos + 4 <= bytes.len() && bytes[pos] == 0xFF {
+        let marker = bytes[pos + 1];
+        if marker == 0xFF {
+            pos += 1;
+            continue;
+        }
+        if matches!(marker, 0xC9..=0xCB | 0xCD..=0xCF) {
+            return Err(DecodeError::Unsupported("arithmetic-coded JPEG (SOF9-SOF15)"));
+        }
+        if marker == 0xDA {
+            break;
+        }
+        let length = usize::from(u16::from_be_bytes([bytes[pos + 2], bytes[pos + 3]]));
+        pos += 2 + length;
+    }
+    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    let complete = match last_scan {
+        Some(scan) => bytes[scan..].windows(2).any(|w| w == [0xFF, 0xD9]),
+        None => false,
+    };
+    if complete {
+        Ok(())
+    } else {
+        Err(DecodeError::Truncated { format: "JPEG" })
+    }
+}
+
+/// Rejects a PNG whose header names a compression or filter method other
+/// than 0, the only ones the PNG standard defines.
+fn check_png_header(bytes: &[u8]) -> Result<(), DecodeError> {
+    // Signature (8), IHDR length and type (8), width, height (8), bit depth,
+    // colour type, then the compression and filter methods.
+    if bytes.len() < 29 || &bytes[12..16] != b"IHDR" {
+        return Ok(());
+    }
+    let (compression, filter) = (bytes[26], bytes[27]);
+    if compression != 0 || filter != 0 {
+        return Err(DecodeError::CorruptHeader {
+            format: "PNG",
+            detail: format!("compression method {compression} and filter method {filter}; only 0 is defined"),
         });
     }
     Ok(())
