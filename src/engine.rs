@@ -257,10 +257,20 @@ pub fn run(options: &RunOptions, observer: &dyn Observer) -> Result<Summary, Eng
     };
     observer.started(inputs.len(), inputs.len() as u64 * u64::from(options.copies));
 
-    let mut manifest = ManifestWriter::open(&options.output).map_err(|source| EngineError::Write {
+    let manifest_name = match options.shard {
+        Some(shard) => crate::io::write::shard_manifest_name(shard.index, shard.count),
+        None => crate::io::write::MANIFEST_NAME.to_owned(),
+    };
+    let mut manifest = ManifestWriter::open(&options.output, &manifest_name).map_err(|source| EngineError::Write {
         path: options.output.clone(),
         source,
     })?;
+    if options.resume {
+        let removed = crate::io::write::remove_stale_temporaries(&options.output);
+        if removed > 0 {
+            log::info!("removed {removed} temporary files left by an interrupted run");
+        }
+    }
 
     let shared = Shared {
         options,
@@ -288,8 +298,10 @@ pub fn run(options: &RunOptions, observer: &dyn Observer) -> Result<Summary, Eng
         let mut written = 0u64;
         for finished in receiver.iter() {
             let path = options.output.join(&finished.relative);
-            let result = write_atomic(&path, &finished.bytes)
-                .and_then(|()| manifest.append(&finished.manifest_line));
+            // The line goes first, so that every finished output has one.
+            let result = manifest
+                .append(&finished.manifest_line)
+                .and_then(|()| write_atomic(&path, &finished.bytes));
             if let Err(source) = result {
                 shared.abort.store(true, Ordering::Relaxed);
                 shared.ready.notify_all();
@@ -306,7 +318,7 @@ pub fn run(options: &RunOptions, observer: &dyn Observer) -> Result<Summary, Eng
     };
 
     manifest.finish().map_err(|source| EngineError::Write {
-        path: options.output.join(crate::io::write::MANIFEST_NAME),
+        path: options.output.join(&manifest_name),
         source,
     })?;
 

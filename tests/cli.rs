@@ -218,6 +218,50 @@ fn resume_finishes_an_interrupted_run_with_the_same_bytes() {
 }
 
 #[test]
+fn killed_run_resumes_to_identical_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    small_photo_set(&input);
+    let args = ["--copies", "40", "--seed", "3", "--backend", "cpu", "--jobs", "2"];
+    let full = dir.path().join("full");
+    let (code, _, stderr) = run_augment(&input, &full, &args);
+    assert_eq!(code, 0, "{stderr}");
+
+    // Kill a second run once part of its outputs exist.
+    let part = dir.path().join("part");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_augmenta"))
+        .args(["augment", input.to_str().unwrap(), "-o", part.to_str().unwrap(), "--quiet"])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let count_outputs = |root: &Path| {
+        walkdir::WalkDir::new(root)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file() && !e.file_name().to_string_lossy().starts_with('.'))
+            .count()
+    };
+    while count_outputs(&part) < 30 && started.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(count_outputs(&part) < 200, "the run finished before it was killed");
+
+    let (code, stdout, stderr) = run_augment(&input, &part, &[&args[..], &["--resume"]].concat());
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let resumed = tree(&part);
+    let expected = tree(&full);
+    assert_eq!(resumed.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "file lists differ");
+    for (name, bytes) in &expected {
+        assert!(resumed[name] == *bytes, "{name} differs after resume");
+    }
+}
+
+#[test]
 fn shards_together_make_one_run() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");
@@ -231,7 +275,8 @@ fn shards_together_make_one_run() {
         let (code, _, stderr) = run_augment(&input, &out, &["--copies", "2", "--backend", "cpu", "--shard", &shard]);
         assert!(code == 0 || code == 4, "{stderr}");
         let mut part = tree(&out);
-        part.remove("manifest.jsonl");
+        let manifest = part.remove(&format!("manifest.shard-{k}-of-3.jsonl"));
+        assert!(code == 4 || manifest.is_some(), "shard {k} wrote no manifest");
         merged.extend(part);
     }
     let mut expected = tree(&whole);

@@ -6,8 +6,42 @@ use std::path::{Path, PathBuf};
 
 /// The manifest file in the output root: one JSON object per output.
 pub const MANIFEST_NAME: &str = "manifest.jsonl";
-/// The manifest of a run in progress; renamed to [`MANIFEST_NAME`] at the end.
-pub const PARTIAL_MANIFEST_NAME: &str = ".manifest.jsonl.partial";
+
+/// The manifest name of shard `index` of `count`, so that shards writing to
+/// one folder at the same time keep separate manifests.
+pub fn shard_manifest_name(index: u32, count: u32) -> String {
+    format!("manifest.shard-{index}-of-{count}.jsonl")
+}
+
+/// True for the temporary files [`write_atomic`] makes: `.<name>.<pid>.tmp`.
+fn temporary_pid(file_name: &str) -> Option<u32> {
+    let inner = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (_, pid) = inner.rsplit_once('.')?;
+    pid.parse().ok()
+}
+
+/// Removes the temporary files that killed runs left below `root`.
+///
+/// A file is removed when the process that made it is gone: on Linux when
+/// `/proc/<pid>` does not exist, elsewhere whenever it is not this process
+/// (so concurrent runs into one folder should not use `--resume` there).
+/// Returns how many files were removed.
+pub fn remove_stale_temporaries(root: &Path) -> usize {
+    let own = std::process::id();
+    let proc_fs = Path::new("/proc/self").exists();
+    let mut removed = 0;
+    for entry in walkdir::WalkDir::new(root).into_iter().filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy();
+        let Some(pid) = temporary_pid(&name) else {
+            continue;
+        };
+        let alive = pid == own || (proc_fs && Path::new("/proc").join(pid.to_string()).exists());
+        if entry.file_type().is_file() && !alive && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
 
 /// Writes `bytes` to `path` atomically: to a hidden temporary file in the
 /// same folder, then renamed. A crash leaves at most the temporary file,
@@ -32,30 +66,41 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Appends manifest lines while a run goes on and writes the final,
 /// sorted manifest at the end.
+///
+/// Each line is written to the partial manifest, unbuffered, before its
+/// output file is renamed into place, so a killed run leaves a line for
+/// every output it finished; lines whose output never appeared are dropped
+/// at the end.
 pub struct ManifestWriter {
     root: PathBuf,
-    partial: BufWriter<fs::File>,
+    name: String,
+    partial: fs::File,
+    line: Vec<u8>,
 }
 
 impl ManifestWriter {
-    /// Opens the partial manifest in `root`, keeping lines a previous,
-    /// interrupted run left there.
-    pub fn open(root: &Path) -> io::Result<Self> {
+    /// Opens the partial manifest of manifest `name` in `root`, keeping the
+    /// lines a previous, interrupted run left there.
+    pub fn open(root: &Path, name: &str) -> io::Result<Self> {
         fs::create_dir_all(root)?;
-        let file = fs::OpenOptions::new()
+        let partial = fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(root.join(PARTIAL_MANIFEST_NAME))?;
+            .open(root.join(partial_name(name)))?;
         Ok(Self {
             root: root.to_owned(),
-            partial: BufWriter::new(file),
+            name: name.to_owned(),
+            partial,
+            line: Vec::new(),
         })
     }
 
-    /// Appends one line; `line` is a JSON object with an `output` field.
+    /// Appends one line, a JSON object with an `output` field, in one write.
     pub fn append(&mut self, line: &str) -> io::Result<()> {
-        self.partial.write_all(line.as_bytes())?;
-        self.partial.write_all(b"\n")
+        self.line.clear();
+        self.line.extend_from_slice(line.as_bytes());
+        self.line.push(b'\n');
+        self.partial.write_all(&self.line)
     }
 
     /// Merges the partial manifest with any earlier manifest, one line per
@@ -65,13 +110,13 @@ impl ManifestWriter {
     /// Only the output path and the position of each line are held in
     /// memory, about 50 bytes per output, and the lines are copied from the
     /// files through a buffered writer.
-    pub fn finish(mut self) -> io::Result<usize> {
-        self.partial.flush()?;
+    pub fn finish(self) -> io::Result<usize> {
         drop(self.partial);
+        let partial = partial_name(&self.name);
 
         // (output path, source file, byte offset, length); sources are in
         // age order, so after a stable sort the last entry of a key wins.
-        let sources = [self.root.join(MANIFEST_NAME), self.root.join(PARTIAL_MANIFEST_NAME)];
+        let sources = [self.root.join(&self.name), self.root.join(&partial)];
         let mut entries: Vec<(String, usize, u64, usize)> = Vec::new();
         for (source, path) in sources.iter().enumerate() {
             let Ok(file) = fs::File::open(path) else {
@@ -83,7 +128,7 @@ impl ManifestWriter {
                 let key = serde_json::from_slice::<serde_json::Value>(&line)
                     .ok()
                     .and_then(|v| v.get("output").and_then(|o| o.as_str()).map(str::to_owned));
-                if let Some(key) = key {
+                if let Some(key) = key.filter(|k| self.root.join(k).is_file()) {
                     entries.push((key, source, offset, line.len()));
                 }
                 offset += line.len() as u64 + 1;
@@ -102,8 +147,8 @@ impl ManifestWriter {
         for path in &sources {
             readers.push(fs::File::open(path).ok());
         }
-        let final_path = self.root.join(MANIFEST_NAME);
-        let temporary = self.root.join(format!(".{MANIFEST_NAME}.{}.tmp", std::process::id()));
+        let final_path = self.root.join(&self.name);
+        let temporary = self.root.join(format!(".{}.{}.tmp", self.name, std::process::id()));
         let mut out = BufWriter::new(fs::File::create(&temporary)?);
         let mut line = Vec::new();
         for (_, source, offset, length) in &unique {
@@ -117,7 +162,39 @@ impl ManifestWriter {
         out.flush()?;
         drop(out);
         fs::rename(&temporary, &final_path)?;
-        fs::remove_file(self.root.join(PARTIAL_MANIFEST_NAME))?;
+        fs::remove_file(self.root.join(&partial))?;
         Ok(unique.len())
+    }
+}
+
+/// The name of the partial manifest of manifest `name`.
+fn partial_name(name: &str) -> String {
+    format!(".{name}.partial")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_names_give_their_pid() {
+        assert_eq!(temporary_pid(".cat_0001.jpg.4242.tmp"), Some(4242));
+        assert_eq!(temporary_pid("cat_0001.jpg"), None);
+        assert_eq!(temporary_pid(".manifest.jsonl.partial"), None);
+    }
+
+    #[test]
+    fn lines_of_missing_outputs_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("b.jpg"), b"x").unwrap();
+        fs::write(dir.path().join("a.jpg"), b"x").unwrap();
+        let mut manifest = ManifestWriter::open(dir.path(), MANIFEST_NAME).unwrap();
+        manifest.append(r#"{"output":"b.jpg"}"#).unwrap();
+        manifest.append(r#"{"output":"gone.jpg"}"#).unwrap();
+        manifest.append(r#"{"output":"a.jpg","copy":0}"#).unwrap();
+        manifest.append(r#"{"output":"a.jpg","copy":1}"#).unwrap();
+        assert_eq!(manifest.finish().unwrap(), 2);
+        let text = fs::read_to_string(dir.path().join(MANIFEST_NAME)).unwrap();
+        assert_eq!(text, "{\"output\":\"a.jpg\",\"copy\":1}\n{\"output\":\"b.jpg\"}\n");
     }
 }
