@@ -135,7 +135,7 @@ pub enum EngineError {
         output: PathBuf,
     },
     /// An output or the manifest could not be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write {
         /// The file that failed.
         path: PathBuf,

@@ -95,8 +95,8 @@ struct AugmentArgs {
     quality: u8,
 
     /// Worker threads [default: all cores].
-    #[arg(short, long)]
-    jobs: Option<usize>,
+    #[arg(short, long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    jobs: Option<u32>,
 
     /// Backend that computes the pixels; cpu and gpu give identical bytes.
     #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
@@ -220,6 +220,11 @@ fn choose_backend(choice: BackendArg) -> Result<(Backend, String)> {
     }
 }
 
+/// Formats a count with the singular or plural noun.
+fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
 fn print_summary(summary: &Summary, output: &Path, backend: &str) {
     let seconds = summary.elapsed.as_secs_f64();
     let rate = summary.outputs_written as f64 / seconds.max(1e-9);
@@ -237,14 +242,14 @@ fn print_summary(summary: &Summary, output: &Path, backend: &str) {
         println!("{} existing outputs kept (--resume)", summary.outputs_kept);
     }
     if !summary.skipped.is_empty() {
-        println!("{} inputs skipped:", summary.skipped.len());
+        println!("{} skipped:", plural(summary.skipped.len(), "input", "inputs"));
         for skipped in &summary.skipped {
             println!("  {}: {}", skipped.path.display(), skipped.reason);
         }
     }
     if !summary.ignored.is_empty() {
         let names: Vec<String> = summary.ignored.iter().map(|i| i.path.display().to_string()).collect();
-        println!("{} files ignored (not images): {}", names.len(), names.join(", "));
+        println!("{} ignored (not images): {}", plural(names.len(), "file", "files"), names.join(", "));
     }
     for folder in &summary.empty_folders {
         println!("folder {} contains no images", folder.display());
@@ -265,14 +270,14 @@ fn augment(args: AugmentArgs) -> Result<ExitCode> {
     }
     let jobs = args
         .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+        .map(|j| j as usize)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     rayon::ThreadPoolBuilder::new().num_threads(jobs).build_global().ok();
 
     let (backend, backend_line) = choose_backend(args.backend)?;
     eprintln!("backend: {backend_line}");
     let backend_label = match &backend {
-        Backend::Cpu => format!("cpu ({jobs} threads)"),
+        Backend::Cpu => format!("cpu ({})", plural(jobs, "thread", "threads")),
         other => other.describe(),
     };
 

@@ -153,7 +153,7 @@ fn exit_statuses_follow_the_documentation() {
     assert_eq!(code, 0, "a skipped input alone does not fail the run: {stderr}");
     assert!(stderr.contains("skipped"), "{stderr}");
     assert!(stderr.contains("broken.jpg"), "{stderr}");
-    assert!(stdout.contains("1 inputs skipped"), "{stdout}");
+    assert!(stdout.contains("1 input skipped"), "{stdout}");
 
     let (code, _, _) = run_augment(&input, &dir.path().join("b"), &["--copies", "1", "--strict", "--backend", "cpu"]);
     assert_eq!(code, 3);

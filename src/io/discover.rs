@@ -50,7 +50,7 @@ pub struct Discovery {
 #[non_exhaustive]
 pub enum DiscoverError {
     /// The input folder could not be walked.
-    #[error("cannot read input folder {path}: {source}")]
+    #[error("cannot read input folder {path}")]
     Walk {
         /// The folder or file that failed.
         path: PathBuf,

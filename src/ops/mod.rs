@@ -170,7 +170,7 @@ pub struct OpDoc {
 }
 
 const BORDER_HELP: &str =
-    "how pixels outside the source are filled: constant, replicate, reflect, reflect101 or wrap";
+    "how pixels outside the source are filled: constant, replicate, reflect, reflect101 (or reflect_101) or wrap";
 const FILL_HELP: &str = "fill colour for border = \"constant\", 0-255 per channel ([r, g, b] or [r, g, b, a])";
 
 /// Every operation with its parameters, units and defaults.

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 #[non_exhaustive]
 pub enum PipelineError {
     /// The file could not be read.
-    #[error("cannot read pipeline file {path}: {source}")]
+    #[error("cannot read pipeline file {path}")]
     Read {
         /// The pipeline file.
         path: PathBuf,
@@ -35,19 +35,20 @@ pub enum PipelineError {
         /// The parser's message, with the line and the field.
         message: String,
     },
-    /// A value is out of its allowed range.
+    /// An operation has an unknown, mistyped or out-of-range field.
     #[error("{path}{}: ops[{index}] ({op}): field `{field}`: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
     Invalid {
         /// The pipeline file.
         path: PathBuf,
-        /// The 1-based line of the operation, when the format gives it.
+        /// The 1-based line of the field (or of its operation), when the
+        /// format gives it.
         line: Option<usize>,
         /// The position of the operation in the list, from 0.
         index: usize,
-        /// The operation's name.
-        op: &'static str,
-        /// The field that is out of range.
-        field: &'static str,
+        /// The operation's name as written.
+        op: String,
+        /// The field at fault.
+        field: String,
         /// What is wrong and what is allowed.
         message: String,
     },
@@ -105,6 +106,15 @@ fn parse_op(table: &serde_json::Map<String, serde_json::Value>) -> Result<OpSpec
         }
     }
     Err(("op".into(), error))
+}
+
+/// The `op` value of an op table, for messages.
+fn op_name(table: &serde_json::Map<String, serde_json::Value>) -> String {
+    match table.get("op") {
+        Some(serde_json::Value::String(name)) => name.clone(),
+        Some(other) => other.to_string(),
+        None => "no op".to_owned(),
+    }
 }
 
 /// The 1-based line of `key = ...` in the op table that starts at byte
@@ -179,26 +189,26 @@ impl Pipeline {
             path: path.to_owned(),
             message: e.to_string().trim_end().to_owned(),
         })?;
+        let starts: Vec<usize> = file.ops.iter().map(|op| op.span().start).collect();
+        let line = |index: usize, field: &str| starts.get(index).map(|&start| line_of_key(text, start, field));
         let mut ops = Vec::with_capacity(file.ops.len());
-        let mut lines = Vec::with_capacity(file.ops.len());
         for (index, spanned) in file.ops.iter().enumerate() {
-            let span = spanned.span();
             let table = match serde_json::to_value(spanned.get_ref()) {
                 Ok(serde_json::Value::Object(map)) => map,
                 _ => serde_json::Map::new(),
             };
-            let op = parse_op(&table).map_err(|(field, message)| PipelineError::Parse {
+            let op = parse_op(&table).map_err(|(field, message)| PipelineError::Invalid {
                 path: path.to_owned(),
-                message: format!(
-                    "line {}: ops[{index}]: field `{field}`: {message}",
-                    line_of_key(text, span.start, &field)
-                ),
+                line: line(index, &field),
+                index,
+                op: op_name(&table),
+                field,
+                message,
             })?;
-            lines.push(Some(line_of(text, span.start)));
             ops.push(op);
         }
         let pipeline = Pipeline { ops };
-        pipeline.validate_with(path, &lines)?;
+        pipeline.validate_with(path, &line)?;
         Ok(pipeline)
     }
 
@@ -210,29 +220,34 @@ impl Pipeline {
         })?;
         let mut ops = Vec::with_capacity(file.ops.len());
         for (index, table) in file.ops.iter().enumerate() {
-            let op = parse_op(table).map_err(|(field, message)| PipelineError::Parse {
+            let op = parse_op(table).map_err(|(field, message)| PipelineError::Invalid {
                 path: path.to_owned(),
-                message: format!("ops[{index}]: field `{field}`: {message}"),
+                line: None,
+                index,
+                op: op_name(table),
+                field,
+                message,
             })?;
             ops.push(op);
         }
         let pipeline = Pipeline { ops };
-        pipeline.validate_with(path, &vec![None; pipeline.ops.len()])?;
+        pipeline.validate_with(path, &|_, _| None)?;
         Ok(pipeline)
     }
 
     /// Checks every operation's parameters.
     pub fn validate(&self) -> Result<(), PipelineError> {
-        self.validate_with(Path::new("<pipeline>"), &vec![None; self.ops.len()])
+        self.validate_with(Path::new("<pipeline>"), &|_, _| None)
     }
 
-    fn validate_with(&self, path: &Path, lines: &[Option<usize>]) -> Result<(), PipelineError> {
-        let invalid = |index: usize, op: &OpSpec, field, message: String| PipelineError::Invalid {
+    /// Validates every op; `line(index, field)` gives the line of a field.
+    fn validate_with(&self, path: &Path, line: &dyn Fn(usize, &str) -> Option<usize>) -> Result<(), PipelineError> {
+        let invalid = |index: usize, op: &OpSpec, field: &str, message: String| PipelineError::Invalid {
             path: path.to_owned(),
-            line: lines.get(index).copied().flatten(),
+            line: line(index, field),
             index,
-            op: op.name(),
-            field,
+            op: op.name().to_owned(),
+            field: field.to_owned(),
             message,
         };
         let mut noise_seen = false;
@@ -344,9 +359,8 @@ mod tests {
     #[test]
     fn misspelled_field_is_named_with_line() {
         let err = parse("[[ops]]\nop = \"rotate\"\nangel = 30\n").unwrap_err().to_string();
-        assert!(err.contains("aug.toml"), "{err}");
+        assert!(err.contains("aug.toml:3: ops[0] (rotate)"), "{err}");
         assert!(err.contains("field `angel`"), "{err}");
-        assert!(err.contains("line 3"), "{err}");
     }
 
     #[test]
@@ -360,7 +374,7 @@ mod tests {
         let err = parse("[[ops]]\nop = \"rotate\"\np = \"often\"\n").unwrap_err().to_string();
         assert!(err.contains("field `p`"), "{err}");
         assert!(err.contains("often"), "{err}");
-        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("aug.toml:3:"), "{err}");
     }
 
     #[test]
@@ -368,7 +382,7 @@ mod tests {
         let err = parse("[[ops]]\nop = \"hflip\"\n\n[[ops]]\nop = \"rotate\"\nangle = [-400, 30]\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("aug.toml:4"), "{err}");
+        assert!(err.contains("aug.toml:6"), "{err}");
         assert!(err.contains("ops[1] (rotate)"), "{err}");
         assert!(err.contains("`angle`"), "{err}");
         assert!(err.contains("-360 to 360"), "{err}");
