@@ -312,10 +312,7 @@ pub fn run(options: &RunOptions, observer: &dyn Observer) -> Result<Summary, Eng
         }
         Ok(written)
     });
-    let written = match write_result {
-        Ok(written) => written,
-        Err(error) => return Err(error),
-    };
+    let written = write_result?;
 
     manifest.finish().map_err(|source| EngineError::Write {
         path: options.output.join(&manifest_name),

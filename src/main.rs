@@ -265,7 +265,7 @@ fn augment(args: AugmentArgs) -> Result<ExitCode> {
         None => Pipeline::default(),
     };
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    if !(args.max_megapixels > 0.0) {
+    if args.max_megapixels.is_nan() || args.max_megapixels <= 0.0 {
         bail!("invalid --max-megapixels {}: must be above 0", args.max_megapixels);
     }
     let jobs = args
