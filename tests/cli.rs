@@ -285,6 +285,43 @@ fn shards_together_make_one_run() {
 }
 
 #[test]
+fn concurrent_shards_share_one_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    small_photo_set(&input);
+    let whole = dir.path().join("whole");
+    run_augment(&input, &whole, &["--copies", "6", "--backend", "cpu"]);
+    let shared = dir.path().join("shared");
+    // Both shards are started before either is waited for.
+    let running: Vec<_> = (0..2)
+        .map(|k| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_augmenta"))
+                .args(["augment", input.to_str().unwrap(), "-o", shared.to_str().unwrap(), "--quiet"])
+                .args(["--copies", "6", "--backend", "cpu", "--jobs", "1", "--shard", &format!("{k}/2")])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in running {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.code() == Some(0) || output.status.code() == Some(4), "{output:?}");
+    }
+    let mut merged = tree(&shared);
+    let mut lines = 0;
+    for k in 0..2 {
+        if let Some(manifest) = merged.remove(&format!("manifest.shard-{k}-of-2.jsonl")) {
+            lines += String::from_utf8(manifest).unwrap().lines().count();
+        }
+    }
+    let mut expected = tree(&whole);
+    expected.remove("manifest.jsonl");
+    assert_eq!(lines, expected.len(), "the shard manifests together list every output");
+    assert!(merged == expected);
+}
+
+#[test]
 fn ops_lists_every_operation_with_defaults() {
     let (code, stdout, _) = augmenta(&["ops"]);
     assert_eq!(code, 0);
