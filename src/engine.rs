@@ -314,7 +314,8 @@ pub fn run(options: &RunOptions, observer: &dyn Observer) -> Result<Summary, Eng
     });
     let written = write_result?;
 
-    manifest.finish().map_err(|source| EngineError::Write {
+    let sources: Vec<&str> = shared.inputs.iter().map(|i| i.relative.as_str()).collect();
+    manifest.finish(&sources, options.copies).map_err(|source| EngineError::Write {
         path: options.output.join(&manifest_name),
         source,
     })?;

@@ -71,10 +71,13 @@ fn manifest_lists_every_output_with_class_and_ops() {
     let manifest = std::fs::read_to_string(out.join("manifest.jsonl")).unwrap();
     let lines: Vec<serde_json::Value> = manifest.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 15);
-    let outputs: Vec<&str> = lines.iter().map(|l| l["output"].as_str().unwrap()).collect();
-    let mut sorted = outputs.clone();
+    let order: Vec<(String, u64)> = lines
+        .iter()
+        .map(|l| (l["source"].as_str().unwrap().to_owned(), l["copy"].as_u64().unwrap()))
+        .collect();
+    let mut sorted = order.clone();
     sorted.sort();
-    assert_eq!(outputs, sorted, "manifest is sorted by output path");
+    assert_eq!(order, sorted, "manifest is in source order, then copy order");
     for line in &lines {
         let output = line["output"].as_str().unwrap();
         let class = line["class"].as_str().unwrap();

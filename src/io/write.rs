@@ -1,7 +1,7 @@
 //! Writing outputs: atomic file writes and the manifest.
 
 use std::fs;
-use std::io::{self, BufRead, BufWriter, Read, Seek, Write};
+use std::io::{self, BufRead, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 /// The manifest file in the output root: one JSON object per output.
@@ -103,21 +103,27 @@ impl ManifestWriter {
         self.partial.write_all(&self.line)
     }
 
-    /// Merges the partial manifest with any earlier manifest, one line per
-    /// output (the newest wins), sorted by output path, and writes
-    /// [`MANIFEST_NAME`] atomically.
+    /// Merges the partial manifest with any earlier manifest into the final
+    /// one, written atomically: one line per output (the newest wins), in
+    /// input order and then copy order, leaving out lines whose output file
+    /// does not exist and lines of sources that are not in `inputs`.
     ///
-    /// Only the output path and the position of each line are held in
-    /// memory, about 50 bytes per output, and the lines are copied from the
-    /// files through a buffered writer.
-    pub fn finish(self) -> io::Result<usize> {
+    /// `inputs` are the run's inputs (relative paths) in discovery order.
+    /// Only one 8-byte file offset per possible output is held in memory,
+    /// and lines are copied from the files through buffered readers.
+    pub fn finish(self, inputs: &[&str], copies: u32) -> io::Result<usize> {
         drop(self.partial);
         let partial = partial_name(&self.name);
+        let index_of: std::collections::HashMap<&str, usize> =
+            inputs.iter().enumerate().map(|(i, &source)| (source, i)).collect();
 
-        // (output path, source file, byte offset, length); sources are in
-        // age order, so after a stable sort the last entry of a key wins.
+        // Slot (input, copy) holds the offset of its line, with the top bit
+        // telling which file; the later file (the partial manifest) wins.
+        const EMPTY: u64 = u64::MAX;
+        const IN_PARTIAL: u64 = 1 << 63;
+        let copies = copies as usize;
+        let mut slots = vec![EMPTY; inputs.len() * copies];
         let sources = [self.root.join(&self.name), self.root.join(&partial)];
-        let mut entries: Vec<(String, usize, u64, usize)> = Vec::new();
         for (source, path) in sources.iter().enumerate() {
             let Ok(file) = fs::File::open(path) else {
                 continue;
@@ -125,46 +131,55 @@ impl ManifestWriter {
             let mut offset = 0u64;
             for line in io::BufReader::new(file).split(b'\n') {
                 let line = line?;
-                let key = serde_json::from_slice::<serde_json::Value>(&line)
-                    .ok()
-                    .and_then(|v| v.get("output").and_then(|o| o.as_str()).map(str::to_owned));
-                if let Some(key) = key.filter(|k| self.root.join(k).is_file()) {
-                    entries.push((key, source, offset, line.len()));
+                if let Some(slot) = slot_of(&line, &index_of, copies, &self.root) {
+                    slots[slot] = offset | if source == 1 { IN_PARTIAL } else { 0 };
                 }
                 offset += line.len() as u64 + 1;
-            }
-        }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut unique: Vec<&(String, usize, u64, usize)> = Vec::with_capacity(entries.len());
-        for entry in &entries {
-            match unique.last_mut() {
-                Some(last) if last.0 == entry.0 => *last = entry,
-                _ => unique.push(entry),
             }
         }
 
         let mut readers = Vec::new();
         for path in &sources {
-            readers.push(fs::File::open(path).ok());
+            readers.push(fs::File::open(path).ok().map(io::BufReader::new));
         }
         let final_path = self.root.join(&self.name);
         let temporary = self.root.join(format!(".{}.{}.tmp", self.name, std::process::id()));
         let mut out = BufWriter::new(fs::File::create(&temporary)?);
         let mut line = Vec::new();
-        for (_, source, offset, length) in &unique {
-            let file = readers[*source].as_mut().expect("a source with entries was opened");
-            file.seek(io::SeekFrom::Start(*offset))?;
-            line.resize(*length, 0);
-            file.read_exact(&mut line)?;
+        let mut written = 0;
+        for &slot in slots.iter().filter(|&&slot| slot != EMPTY) {
+            let source = usize::from(slot & IN_PARTIAL != 0);
+            let reader = readers[source].as_mut().expect("a file with lines was opened");
+            reader.seek(io::SeekFrom::Start(slot & !IN_PARTIAL))?;
+            line.clear();
+            reader.read_until(b'\n', &mut line)?;
+            if line.last() != Some(&b'\n') {
+                line.push(b'\n');
+            }
             out.write_all(&line)?;
-            out.write_all(b"\n")?;
+            written += 1;
         }
         out.flush()?;
         drop(out);
         fs::rename(&temporary, &final_path)?;
         fs::remove_file(self.root.join(&partial))?;
-        Ok(unique.len())
+        Ok(written)
     }
+}
+
+/// The slot of a manifest line, `input * copies + copy`, when its source is
+/// an input of this run, its copy is in range and its output file exists.
+fn slot_of(
+    line: &[u8],
+    index_of: &std::collections::HashMap<&str, usize>,
+    copies: usize,
+    root: &Path,
+) -> Option<usize> {
+    let value: serde_json::Value = serde_json::from_slice(line).ok()?;
+    let input = *index_of.get(value.get("source")?.as_str()?)?;
+    let copy = usize::try_from(value.get("copy")?.as_u64()?).ok()?;
+    let output = value.get("output")?.as_str()?;
+    (copy < copies && root.join(output).is_file()).then_some(input * copies + copy)
 }
 
 /// The name of the partial manifest of manifest `name`.
@@ -186,15 +201,21 @@ mod tests {
     #[test]
     fn lines_of_missing_outputs_are_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("b.jpg"), b"x").unwrap();
-        fs::write(dir.path().join("a.jpg"), b"x").unwrap();
+        for name in ["a_0.jpg", "a_1.jpg", "b_0.jpg"] {
+            fs::write(dir.path().join(name), b"x").unwrap();
+        }
         let mut manifest = ManifestWriter::open(dir.path(), MANIFEST_NAME).unwrap();
-        manifest.append(r#"{"output":"b.jpg"}"#).unwrap();
-        manifest.append(r#"{"output":"gone.jpg"}"#).unwrap();
-        manifest.append(r#"{"output":"a.jpg","copy":0}"#).unwrap();
-        manifest.append(r#"{"output":"a.jpg","copy":1}"#).unwrap();
-        assert_eq!(manifest.finish().unwrap(), 2);
+        manifest.append(r#"{"output":"b_0.jpg","source":"b.jpg","copy":0}"#).unwrap();
+        manifest.append(r#"{"output":"gone.jpg","source":"a.jpg","copy":2}"#).unwrap();
+        manifest.append(r#"{"output":"a_1.jpg","source":"a.jpg","copy":1,"n":1}"#).unwrap();
+        manifest.append(r#"{"output":"a_1.jpg","source":"a.jpg","copy":1,"n":2}"#).unwrap();
+        manifest.append(r#"{"output":"a_0.jpg","source":"other.jpg","copy":0}"#).unwrap();
+        assert_eq!(manifest.finish(&["a.jpg", "b.jpg"], 3).unwrap(), 2);
         let text = fs::read_to_string(dir.path().join(MANIFEST_NAME)).unwrap();
-        assert_eq!(text, "{\"output\":\"a.jpg\",\"copy\":1}\n{\"output\":\"b.jpg\"}\n");
+        let expected = [
+            r#"{"output":"a_1.jpg","source":"a.jpg","copy":1,"n":2}"#,
+            r#"{"output":"b_0.jpg","source":"b.jpg","copy":0}"#,
+        ];
+        assert_eq!(text, format!("{}\n{}\n", expected[0], expected[1]));
     }
 }
