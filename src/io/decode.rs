@@ -15,8 +15,8 @@ pub struct DecodeLimits {
 }
 
 impl Default for DecodeLimits {
-    /// 80 megapixels: above the largest phone and camera photos in common
-    /// use (50 MP), and 320 MiB as RGBA8.
+    /// 80 megapixels: above the 48-50 MP of most high-resolution phone and
+    /// camera photos, and 320 MiB as RGBA8.
     fn default() -> Self {
         Self { max_pixels: 80_000_000 }
     }
@@ -94,8 +94,37 @@ pub enum DecodeError {
         detail: String,
     },
     /// The decoder failed (truncated, corrupt or unsupported variant).
-    #[error("{0}")]
+    #[error("{}", tidy_decoder_message(&.0.to_string()))]
     Decode(#[source] image::ImageError),
+}
+
+/// Shortens the `png` crate's debug dump of a chunk type,
+/// `ChunkType { type: IDAT, critical: true, ... }`, to `IDAT chunk`, and
+/// replaces unprintable chunk names with "an invalid".
+fn tidy_decoder_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find("ChunkType { type: ") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + "ChunkType { type: ".len()..];
+        let Some(end) = after.find(" }") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let name = after.split(',').next().unwrap_or("");
+        let printable = name.len() == 4 && name.bytes().all(|b| b.is_ascii_alphabetic());
+        if printable {
+            out.push_str(name);
+        } else {
+            out.push_str("an invalid");
+        }
+        rest = &after[end + 2..];
+        if !rest.trim_start().starts_with("chunk") {
+            out.push_str(" chunk");
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Decodes the file at `path`; see [`decode_bytes`].
@@ -348,4 +377,24 @@ fn png_text_orientation(bytes: &[u8]) -> Option<Orientation> {
         pos += 12 + length;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_type_dumps_are_shortened() {
+        assert_eq!(
+            tidy_decoder_message(
+                "CRC error: expected 0x1 have 0x2 while decoding ChunkType { type: IDAT, critical: true, private: false } chunk."
+            ),
+            "CRC error: expected 0x1 have 0x2 while decoding IDAT chunk."
+        );
+        assert_eq!(
+            tidy_decoder_message("ChunkType { type: ô¨\u{81}á, critical: false } chunk appeared before IHDR chunk"),
+            "an invalid chunk appeared before IHDR chunk"
+        );
+        assert_eq!(tidy_decoder_message("unexpected end of file"), "unexpected end of file");
+    }
 }
