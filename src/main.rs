@@ -130,7 +130,7 @@ fn parse_shard(text: &str) -> Result<Shard> {
     let index: u32 = k.trim().parse().with_context(|| format!("invalid shard index {k:?} in --shard"))?;
     let count: u32 = n.trim().parse().with_context(|| format!("invalid shard count {n:?} in --shard"))?;
     if count == 0 || index >= count {
-        bail!("invalid --shard {text}: K must be 0 to N - 1");
+        bail!("invalid --shard {text}: N must be at least 1 and K from 0 to N - 1");
     }
     Ok(Shard { index, count })
 }

@@ -140,6 +140,8 @@ fn truncated_jpegs_are_rejected_not_padded() {
         let err = decode_file(&file(name), &DecodeLimits::default()).unwrap_err();
         assert!(err.to_string().contains("truncated JPEG"), "{name}: {err}");
     }
+    let png = decode_file(&file("truncated-or-corrupt/truncated_image.png"), &DecodeLimits::default()).unwrap_err();
+    assert!(png.to_string().contains("truncated PNG"), "{png}");
 }
 
 #[test]

@@ -77,7 +77,7 @@ pub enum DecodeError {
         max_side: u32,
     },
     /// The file ends before the image data does.
-    #[error("truncated {format} file: the image data ends before the end-of-image marker")]
+    #[error("truncated {format} file: the data ends before the end-of-image marker")]
     Truncated {
         /// "JPEG" or "PNG".
         format: &'static str,
@@ -148,6 +148,16 @@ pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage,
             // header segment (a short APP14, for one); jpeg-decoder reads
             // them. When both fail, the first decoder's reason is kept.
             decode_jpeg_fallback(bytes, limits).map_err(|_| DecodeError::Decode(error))
+        }
+        // The png crate reports a file cut short as a bare "unexpected end
+        // of file"; with no IEND chunk, the end-of-image marker of PNG, the
+        // cause is certain.
+        Err(DecodeError::Decode(error))
+            if image::guess_format(bytes).ok() == Some(ImageFormat::Png)
+                && error.to_string().contains("end of file")
+                && !bytes.windows(4).any(|w| w == b"IEND") =>
+        {
+            Err(DecodeError::Truncated { format: "PNG" })
         }
         other => other,
     }

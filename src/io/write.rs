@@ -23,19 +23,29 @@ fn temporary_pid(file_name: &str) -> Option<u32> {
 /// Removes the temporary files that killed runs left below `root`.
 ///
 /// A file is removed when the process that made it is gone: on Linux when
-/// `/proc/<pid>` does not exist, elsewhere whenever it is not this process
-/// (so concurrent runs into one folder should not use `--resume` there).
-/// Returns how many files were removed.
+/// `/proc/<pid>` does not exist or the process is a zombie (killed, not yet
+/// reaped), elsewhere whenever it is not this process (so concurrent runs
+/// into one folder should not use `--resume` there). A reused pid can keep
+/// a stale file until a later `--resume`. Returns how many files were
+/// removed.
 pub fn remove_stale_temporaries(root: &Path) -> usize {
     let own = std::process::id();
     let proc_fs = Path::new("/proc/self").exists();
+    let running = |pid: u32| {
+        // The state is the first field after the parenthesised command name.
+        let stat = fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("stat"));
+        match stat {
+            Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
+            Err(_) => false,
+        }
+    };
     let mut removed = 0;
     for entry in walkdir::WalkDir::new(root).into_iter().filter_map(Result::ok) {
         let name = entry.file_name().to_string_lossy();
         let Some(pid) = temporary_pid(&name) else {
             continue;
         };
-        let alive = pid == own || (proc_fs && Path::new("/proc").join(pid.to_string()).exists());
+        let alive = pid == own || (proc_fs && running(pid));
         if entry.file_type().is_file() && !alive && fs::remove_file(entry.path()).is_ok() {
             removed += 1;
         }
