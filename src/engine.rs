@@ -149,6 +149,8 @@ pub enum EngineError {
 
 /// A decoded input, shared by the units of its copies.
 struct Source {
+    /// The input's position in the run's input list.
+    index: usize,
     input: InputFile,
     image: image::RgbaImage,
     info: SourceInfo,
@@ -191,13 +193,13 @@ fn copy_digits(copies: u32) -> usize {
     copies.saturating_sub(1).to_string().len().max(4)
 }
 
-/// The output path of one copy, relative to the output root.
-pub fn output_relative(input: &InputFile, copy: u32, copies: u32, encoding: Encoding) -> String {
+/// Returns the output path of one copy, relative to the output root, for a
+/// file extension such as `"jpg"`.
+pub fn output_relative(input: &InputFile, copy: u32, copies: u32, extension: &str) -> String {
     format!(
-        "{}_{:0width$}.{}",
+        "{}_{:0width$}.{extension}",
         input.output_stem,
         copy,
-        encoding.extension(),
         width = copy_digits(copies)
     )
 }
@@ -377,16 +379,15 @@ fn worker(shared: &Shared, sender: crossbeam_channel::Sender<Finished>) {
             Task::Augment(units) => {
                 if let Err(reason) = augment_units(shared, &units, &sender, &mut scratch) {
                     // A failure inside one image's batch skips that image.
-                    let source = &units[0].source;
-                    record_skip(shared, &source.input, reason, 0);
+                    record_skip(shared, units[0].source.index, reason, 0);
                 }
             }
         }
     }
 }
 
-fn record_skip(shared: &Shared, input: &InputFile, reason: String, outputs: u64) {
-    let index = shared.inputs.iter().position(|i| i.path == input.path).unwrap_or(usize::MAX);
+fn record_skip(shared: &Shared, index: usize, reason: String, outputs: u64) {
+    let input = &shared.inputs[index];
     shared.observer.skipped(&input.path, &reason, outputs);
     shared.skipped.lock().unwrap_or_else(|e| e.into_inner()).push((
         index,
@@ -403,22 +404,34 @@ fn prepare(shared: &Shared, index: usize) -> Vec<Unit> {
     let input = &shared.inputs[index];
     let copies = options.copies;
 
+    // With --resume, the copies whose output exists are kept. The output
+    // extension depends only on the content's format, so it is known from
+    // the file's first bytes, and an input whose copies all exist is not
+    // decoded at all.
+    let mut missing: Vec<u32> = (0..copies).collect();
     if options.resume {
-        let kept = existing_copies(options, input);
-        if kept == copies {
-            shared.outputs_kept.fetch_add(u64::from(copies), Ordering::Relaxed);
-            shared.inputs_read.fetch_add(1, Ordering::Relaxed);
-            for _ in 0..copies {
-                shared.observer.written("");
+        if let Some(content) = sniff_format(&input.path) {
+            let extension = options.format.extension(content);
+            missing.retain(|&copy| {
+                let relative = output_relative(input, copy, copies, extension);
+                let exists = options.output.join(&relative).exists();
+                if exists {
+                    shared.outputs_kept.fetch_add(1, Ordering::Relaxed);
+                    shared.observer.written(&relative);
+                }
+                !exists
+            });
+            if missing.is_empty() {
+                shared.inputs_read.fetch_add(1, Ordering::Relaxed);
+                return Vec::new();
             }
-            return Vec::new();
         }
     }
 
     let decoded = match decode_file(&input.path, &options.limits) {
         Ok(decoded) => decoded,
         Err(error) => {
-            record_skip(shared, input, error.to_string(), u64::from(copies));
+            record_skip(shared, index, error.to_string(), missing.len() as u64);
             return Vec::new();
         }
     };
@@ -427,40 +440,24 @@ fn prepare(shared: &Shared, index: usize) -> Vec<Unit> {
     let (width, height) = decoded.rgba.dimensions();
     let info = SourceInfo::measure(width, height, decoded.rgba.as_raw());
     let source = Arc::new(Source {
+        index,
         input: input.clone(),
         image: decoded.rgba,
         info,
         encoding,
     });
-
-    let mut units = Vec::with_capacity(copies as usize);
-    for copy in 0..copies {
-        if options.resume {
-            let relative = output_relative(input, copy, copies, encoding);
-            if options.output.join(&relative).exists() {
-                shared.outputs_kept.fetch_add(1, Ordering::Relaxed);
-                shared.observer.written(&relative);
-                continue;
-            }
-        }
-        units.push(Unit {
+    missing
+        .into_iter()
+        .map(|copy| Unit {
             source: Arc::clone(&source),
             copy,
-        });
-    }
-    units
+        })
+        .collect()
 }
 
-/// Counts the copies of `input` that exist under either possible extension.
-fn existing_copies(options: &RunOptions, input: &InputFile) -> u32 {
-    let candidates = [Encoding::Jpeg { quality: 0 }, Encoding::Png { alpha: false }];
-    (0..options.copies)
-        .filter(|&copy| {
-            candidates
-                .iter()
-                .any(|&e| options.output.join(output_relative(input, copy, options.copies, e)).exists())
-        })
-        .count() as u32
+/// Detects an image file's format from its first bytes, as decoding does.
+fn sniff_format(path: &Path) -> Option<image::ImageFormat> {
+    image::ImageReader::open(path).ok()?.with_guessed_format().ok()?.format()
 }
 
 fn augment_units(
@@ -521,7 +518,7 @@ fn finish_unit(
     let params = &plan.params;
     let mut encoded = Vec::new();
     encode(pixels, params.dst_w, params.dst_h, source.encoding, &mut encoded).map_err(|e| e.to_string())?;
-    let relative = output_relative(&source.input, unit.copy, options.copies, source.encoding);
+    let relative = output_relative(&source.input, unit.copy, options.copies, source.encoding.extension());
     let class = Path::new(&source.input.relative)
         .parent()
         .map(|p| p.to_string_lossy().replace('\\', "/"))

@@ -142,8 +142,9 @@ pub fn decode_file(path: &Path, limits: &DecodeLimits) -> Result<DecodedImage, D
 /// "Raw profile type exif" text chunk that ImageMagick writes into PNG.
 /// Animated GIF, PNG and WebP files give their first frame.
 pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage, DecodeError> {
+    let format = image::guess_format(bytes).ok();
     match decode_with_image(bytes, limits) {
-        Err(DecodeError::Decode(error)) if image::guess_format(bytes).ok() == Some(ImageFormat::Jpeg) => {
+        Err(DecodeError::Decode(error)) if format == Some(ImageFormat::Jpeg) => {
             // zune-jpeg rejects some files with good pixels and a damaged
             // header segment (a short APP14, for one); jpeg-decoder reads
             // them. When both fail, the first decoder's reason is kept.
@@ -153,7 +154,7 @@ pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage,
         // of file"; with no IEND chunk, the end-of-image marker of PNG, the
         // cause is certain.
         Err(DecodeError::Decode(error))
-            if image::guess_format(bytes).ok() == Some(ImageFormat::Png)
+            if format == Some(ImageFormat::Png)
                 && error.to_string().contains("end of file")
                 && !bytes.windows(4).any(|w| w == b"IEND") =>
         {

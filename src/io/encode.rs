@@ -17,6 +17,14 @@ pub enum OutputFormat {
     Png,
 }
 
+impl OutputFormat {
+    /// Returns the file extension of outputs made from an input whose
+    /// content is `input_format`; alpha and quality never change it.
+    pub fn extension(self, input_format: ImageFormat) -> &'static str {
+        Encoding::resolve(self, input_format, false, 90).extension()
+    }
+}
+
 /// The colour that transparent pixels are composited on for JPEG output.
 pub const JPEG_BACKGROUND: [u8; 3] = [255, 255, 255];
 
