@@ -34,7 +34,7 @@ pub enum BackendError {
 }
 
 impl Backend {
-    /// How many plans a worker hands over at once.
+    /// Returns how many plans a worker hands over at once.
     pub fn batch_len(&self) -> usize {
         match self {
             Backend::Cpu => 1,
@@ -42,7 +42,7 @@ impl Backend {
         }
     }
 
-    /// A short description for logs: "cpu" or the GPU adapter.
+    /// Returns a short description for logs: "cpu" or the GPU adapter.
     pub fn describe(&self) -> String {
         match self {
             Backend::Cpu => "cpu".to_owned(),

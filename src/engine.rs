@@ -188,7 +188,7 @@ struct Shared<'a> {
     observer: &'a dyn Observer,
 }
 
-/// The width of the copy number in output names: at least 4 digits.
+/// Returns the width of the copy number in output names: at least 4 digits.
 fn copy_digits(copies: u32) -> usize {
     copies.saturating_sub(1).to_string().len().max(4)
 }
@@ -226,8 +226,8 @@ fn resolve(path: &Path) -> PathBuf {
 
 /// Runs the whole job and returns its summary.
 ///
-/// Per-input failures are recorded in the summary and never stop the run;
-/// only a failure that affects every output (the input cannot be listed,
+/// Per-input failures are recorded in the summary and never stop the run.
+/// Only a failure that affects every output (the input cannot be listed,
 /// the output cannot be written) returns an error.
 pub fn run(options: &RunOptions, observer: &dyn Observer) -> Result<Summary, EngineError> {
     let start = Instant::now();

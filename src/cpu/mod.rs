@@ -256,7 +256,7 @@ fn load_u32(bytes: &[u8], at: usize) -> u32 {
 /// Loads up to [`BLOCK`] RGBA pixels as little-endian words.
 ///
 /// The full-block case is written word by word on a fixed-size array, which
-/// the compiler turns into vector loads; a `memcpy`-style bulk copy would be
+/// the compiler turns into vector loads. A `memcpy`-style bulk copy would be
 /// a library call here, because the AVX2 row kernel cannot inline it.
 #[inline(always)]
 fn load_block(chunk: &[u8]) -> [u32; BLOCK] {
@@ -298,8 +298,8 @@ fn load_pair(bytes: &[u8], at: usize) -> (u32, u32) {
     (pair as u32, (pair >> 32) as u32)
 }
 
-/// A row of a map that hits pixel centres exactly (flips, quarter turns,
-/// integer shifts): plain pixel copies along a straight source line.
+/// Fills a row of a map that hits pixel centres exactly (flips, quarter
+/// turns, integer shifts) by copying pixels along a straight source line.
 fn pixel_exact_row(src: &[u8], plan: &PlanParams, tables: &ColumnTables, row_sx: i32, row_sy: i32, row: &mut [u8]) {
     let (w, h) = (plan.src_w as i32, plan.src_h as i32);
     let n = row.len() / 4;

@@ -85,7 +85,7 @@ pub enum DecodeError {
     /// A valid file in a variant the decoder does not support.
     #[error("unsupported {0}")]
     Unsupported(&'static str),
-    /// The header holds a value no valid file has.
+    /// The header contains a value no valid file has.
     #[error("corrupt {format} header: {detail}")]
     CorruptHeader {
         /// "PNG".
@@ -288,8 +288,8 @@ fn check_size(width: u32, height: u32, limits: &DecodeLimits) -> Result<(), Deco
 ///
 /// Entropy-coded data escapes every 0xFF byte, so an end-of-image marker
 /// (FF D9) after the last start-of-scan marker (FF DA) means the last scan
-/// is complete; a thumbnail's own markers come before the main image's
-/// scans and do not count.
+/// is complete. A thumbnail's own markers come before the main image's
+/// scans, so they do not count.
 fn check_jpeg_structure(bytes: &[u8]) -> Result<(), DecodeError> {
     // Walk the marker segments of the header up to the first scan.
     let mut pos = 2;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 /// The manifest file in the output root: one JSON object per output.
 pub const MANIFEST_NAME: &str = "manifest.jsonl";
 
-/// The manifest name of shard `index` of `count`, so that shards writing to
+/// Returns the manifest name of shard `index` of `count`, so that shards writing to
 /// one folder at the same time keep separate manifests.
 pub fn shard_manifest_name(index: u32, count: u32) -> String {
     format!("manifest.shard-{index}-of-{count}.jsonl")
@@ -127,8 +127,8 @@ impl ManifestWriter {
         let index_of: std::collections::HashMap<&str, usize> =
             inputs.iter().enumerate().map(|(i, &source)| (source, i)).collect();
 
-        // Slot (input, copy) holds the offset of its line, with the top bit
-        // telling which file; the later file (the partial manifest) wins.
+        // Slot (input, copy) stores the offset of its line, and the top bit
+        // tells which file. The later file (the partial manifest) wins.
         const EMPTY: u64 = u64::MAX;
         const IN_PARTIAL: u64 = 1 << 63;
         let copies = copies as usize;
@@ -177,7 +177,7 @@ impl ManifestWriter {
     }
 }
 
-/// The slot of a manifest line, `input * copies + copy`, when its source is
+/// Returns the slot of a manifest line, `input * copies + copy`, when its source is
 /// an input of this run, its copy is in range and its output file exists.
 fn slot_of(
     line: &[u8],
@@ -192,7 +192,7 @@ fn slot_of(
     (copy < copies && root.join(output).is_file()).then_some(input * copies + copy)
 }
 
-/// The name of the partial manifest of manifest `name`.
+/// Returns the name of the partial manifest of manifest `name`.
 fn partial_name(name: &str) -> String {
     format!(".{name}.partial")
 }

@@ -73,7 +73,7 @@ impl BorderMode {
         Self::ALL.get(value as usize).copied()
     }
 
-    /// The name used in pipeline files.
+    /// Returns the name used in pipeline files.
     pub fn name(self) -> &'static str {
         match self {
             BorderMode::Constant => "constant",

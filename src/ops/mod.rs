@@ -90,7 +90,7 @@ pub enum OpSpec {
 
 /// What every operation provides to the pipeline.
 pub(crate) trait Operation {
-    /// The probability that the operation is applied.
+    /// Returns the probability that the operation is applied.
     fn probability(&self) -> f64;
     /// Checks every parameter against its allowed range.
     fn validate(&self) -> Result<(), InvalidParam>;
@@ -99,7 +99,7 @@ pub(crate) trait Operation {
 }
 
 impl OpSpec {
-    /// The name used in pipeline files.
+    /// Returns the name used in pipeline files.
     pub fn name(&self) -> &'static str {
         match self {
             OpSpec::HorizontalFlip(_) => "horizontal_flip",
@@ -113,7 +113,7 @@ impl OpSpec {
         }
     }
 
-    /// The stage of the canonical order this operation runs in.
+    /// Returns the stage of the canonical order this operation runs in.
     pub fn stage(&self) -> Stage {
         match self {
             OpSpec::HorizontalFlip(_)

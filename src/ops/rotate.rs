@@ -33,12 +33,12 @@ fn check_fill(fill: &[u8]) -> Result<(), InvalidParam> {
     }
 }
 
-/// The fill colour as RGBA; three values get an opaque alpha.
+/// Returns the fill colour as RGBA, with an opaque alpha for three values.
 fn fill_rgba(fill: &[u8]) -> [u8; 4] {
     [fill[0], fill[1], fill[2], fill.get(3).copied().unwrap_or(255)]
 }
 
-/// The forward map of a rotation by `degrees` counter-clockwise about the
+/// Returns the forward map of a rotation by `degrees` counter-clockwise about the
 /// centre of a `w x h` image, with optional scale, shear and shift.
 fn centred_map(w: u32, h: u32, degrees: f64, scale: f64, shear_degrees: f64, shift: (f64, f64)) -> Map {
     let (cx, cy) = ((f64::from(w) - 1.0) / 2.0, (f64::from(h) - 1.0) / 2.0);

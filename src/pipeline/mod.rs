@@ -108,7 +108,7 @@ fn parse_op(table: &serde_json::Map<String, serde_json::Value>) -> Result<OpSpec
     Err(("op".into(), error))
 }
 
-/// The `op` value of an op table, for messages.
+/// Returns the `op` value of an op table, for messages.
 fn op_name(table: &serde_json::Map<String, serde_json::Value>) -> String {
     match table.get("op") {
         Some(serde_json::Value::String(name)) => name.clone(),
@@ -117,7 +117,7 @@ fn op_name(table: &serde_json::Map<String, serde_json::Value>) -> String {
     }
 }
 
-/// The 1-based line of `key = ...` in the op table that starts at byte
+/// Returns the 1-based line of `key = ...` in the op table that starts at byte
 /// `start`, else the table's first line.
 fn line_of_key(text: &str, start: usize, key: &str) -> usize {
     let start = start.min(text.len());
@@ -138,8 +138,8 @@ fn line_of_key(text: &str, start: usize, key: &str) -> usize {
 }
 
 impl Default for Pipeline {
-    /// The built-in pipeline, used without `--pipeline`: mild changes that
-    /// keep product photos upright and recognisable.
+    /// Returns the built-in pipeline, used without `--pipeline`: mild
+    /// changes that keep product photos upright and recognisable.
     fn default() -> Self {
         Pipeline {
             ops: vec![
@@ -297,7 +297,7 @@ impl Pipeline {
     }
 }
 
-/// The 1-based line number of byte offset `offset` in `text`.
+/// Returns the 1-based line number of byte offset `offset` in `text`.
 fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
         .iter()

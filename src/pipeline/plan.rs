@@ -47,7 +47,7 @@ pub struct PlanParams {
 const _: () = assert!(std::mem::size_of::<PlanParams>() == 112);
 
 impl PlanParams {
-    /// The plan that copies a `width x height` image unchanged.
+    /// Returns the plan that copies a `width x height` image unchanged.
     pub fn identity(width: u32, height: u32) -> Self {
         let mut color = [0; 12];
         color[0] = 1 << 12;
@@ -68,17 +68,17 @@ impl PlanParams {
         }
     }
 
-    /// The inverse map.
+    /// Returns the inverse map.
     pub fn fixed_map(&self) -> FixedMap {
         FixedMap { coeffs: self.map }
     }
 
-    /// The border mode.
+    /// Returns the border mode.
     pub fn border_mode(&self) -> BorderMode {
         BorderMode::from_u32(self.border).unwrap_or_default()
     }
 
-    /// The fill colour as RGBA.
+    /// Returns the fill colour as RGBA.
     pub fn fill_rgba(&self) -> [u8; 4] {
         self.fill.to_le_bytes()
     }
@@ -178,7 +178,7 @@ impl PlanBuilder {
         }
     }
 
-    /// The image size after the geometric operations added so far.
+    /// Returns the image size after the geometric operations added so far.
     pub fn size(&self) -> (u32, u32) {
         self.size
     }
@@ -204,7 +204,7 @@ impl PlanBuilder {
         });
     }
 
-    /// The mean luma of the source after the colour transforms added so far.
+    /// Returns the mean luma of the source after the colour transforms added so far.
     ///
     /// Colour transforms are affine, so the mean colour maps exactly.
     pub fn mean_luma(&self) -> f64 {
